@@ -1,0 +1,31 @@
+# Thin wrappers over the `stance` CLI. `make demo` and `make test` are the quick start.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast ui bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/stance run --config configs/default.yaml
+	$(BIN)/stance score data/raw/sample/000_2a888568f9b25d13.txt --output reports/seed_scored.csv --show
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+ui: setup
+	$(BIN)/stance ui
+
+clean:
+	rm -rf data/interim data/processed reports models/*/ mlflow.db mlruns mlartifacts

