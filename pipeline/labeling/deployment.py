@@ -27,7 +27,8 @@ PERSONNEL = _rx(
     r"boots on the ground|ground forces|forces|contingents?|peace ?keep\w*|instructors?|trainers?|"
     r"military advis[eo]rs?|reassurance force|stabili[sz]ation force|(?:our|their|its|his) (?:own )?military|"
     r"sons and daughters|army|armed forces|brigades?|battalions?|units|deminers?|marines|paratroopers|"
-    r"legionnaires|special forces|military mission|training mission|military presence|a force)\b"
+    r"legionnaires|special forces|military mission|training mission|military presence|a force|"
+    r"(?:nato|western|european|foreign|international|allied|multinational) (?:presence|force|mission|contingent))\b"
 )
 SEND = _rx(
     r"\b(send\w*|sent|dispatch\w*|deploy\w*|station\w*|put\w*|commit\w*|contribut\w*|go(?:es|ing)? (?:to|into|in)|"
@@ -35,7 +36,10 @@ SEND = _rx(
     r"based in|presence in|mission (?:in|to)|on ukrainian (?:soil|territory))\b"
 )
 UKRAINE = _rx(r"\b(ukrain\w*|kyiv|kiev|donbas\w*|the front(?: ?lines?)?|the war zone|the country)\b")
-DEPLOYMENT_NOUN = _rx(r"\b(deployment|boots on the ground|peace ?keep\w*|reassurance force|ground troops|troops)\b")
+DEPLOYMENT_NOUN = _rx(
+    r"\b(deployment|boots on the ground|peace ?keep\w*|reassurance force|ground troops|troops|"
+    r"(?:nato|western|european|foreign|international|allied|multinational) (?:presence|force|mission|contingent))\b"
+)
 
 # Forces fighting in the war, or troops sent to NATO's own territory: not deployment (guideline: who is deployed).
 COMBATANT = _rx(
@@ -43,6 +47,7 @@ COMBATANT = _rx(
     r"chechen|wagner|separatist|pro-russian|enemy|occupying|invading)\s+(?:\w+\s+)?"
     r"(troops|forces|soldiers|army|units|servicemen|military|brigades?|fighters|contingents?)\b"
 )
+WARRING_ACTOR = _rx(r"\b(lukashenko|belarus\w*|minsk|chechnya|kadyrov|wagner|csto)\b")
 ELSEWHERE = _rx(
     r"\b(?:to|in|into|on|across|along)\s+(?:the\s+)?(poland|romania|slovakia|hungary|bulgaria|lithuania|latvia|estonia|"
     r"the baltics?|baltic states|germany|nato(?:'s)? (?:eastern )?(?:flank|territory|soil|members?)|eastern flank|"
@@ -51,15 +56,21 @@ ELSEWHERE = _rx(
 
 # Stance cues (guideline: Labels table and edge cases).
 NEGATED_RULE_OUT = _rx(
-    r"\b(?:not|n't|never|nothing|cannot|can ?not|refus\w+ to|declin\w+ to|no one|unwilling to|won't|wouldn't)\s+"
-    r"(?:\w+\s+){0,3}?(?:be\s+)?(?:rul\w+ (?:\w+ )?out|exclud\w+)"
+    r"\b(?:not|n't|never|nothing|cannot|can ?not|refus\w+ to|declin\w+ to|no one|unwilling to|won't|wouldn't|"
+    r"no (?:option|options|possibility|scenario))\s+(?:\w+\s+){0,3}?(?:be\s+)?(?:rul\w+ (?:\w+ )?out|exclud\w+)"
 )
 RULE_OUT = _rx(
     r"(no (?:\w+ ){0,2}plans? (?:\w+ ){0,2}to (?:send|deploy|put|station|dispatch|commit)|"
-    r"(?:will|would|shall|could|can|do|does|did) not (?:\w+ )?(?:send|deploy|put|be sending|be deploying|dispatch|station|commit|"
-    r"go|take part|participate|join|contribute)|"
-    r"(?:won't|wouldn't|don't|doesn't|didn't|can't) (?:\w+ )?(?:send|deploy|put|be sending|commit|go|take part|participate|join|contribute)|"
-    r"not (?:going|planning|prepared|ready|willing|intending) to (?:send|deploy|put|commit|contribute)|"
+    r"(?:will|would|shall|could|can|do|does|did|was|is|are|were) (?:\w+ )?not (?:\w+ ){0,2}(?:send|deploy|put|be sending|be deploying|dispatch|station|commit|"
+    r"go|join|contribute|enter)|"
+    r"(?:send|sending|deploy|deploying) (?:no|neither) |not (?:\w+ ){0,2}require (?:\w+ )?(?:troops|soldiers)|"
+    r"(?:does|do|did) not want (?:\w+ ){0,2}(?:troops|soldiers|boots)|not asking (?:\w+ ){0,3}for (?:troops|soldiers)|"
+    r"not (?:agree|in favou?r) (?:with|of) (?:sending|deploying)|not on (?:\w+'s |the |its |their )?agenda|"
+    r"(?:do|does|did) not (?:believe|think) .{0,40}\b(?:should|would|must) (?:enter|go|be sent|be deployed|send|deploy)|"
+    r"(?:would|will|is|was) (?:be )?(?:madness|folly|a (?:grave |serious |huge )?mistake|irresponsible|reckless|suicidal)|"
+    r"least effective option|no point in|"
+    r"(?:won't|wouldn't|don't|doesn't|didn't|can't) (?:\w+ ){0,2}(?:send|deploy|put|be sending|commit|go|join|contribute)|"
+    r"not (?:going|planning|prepared|preparing|ready|willing|intending) to (?:send|deploy|put|commit|contribute)|"
     r"out of the question|not on the (?:agenda|table)|off the table|"
     r"\brul(?:e|es|ed|ing) out\b|\bexclud(?:e|es|ed|ing)\b|"
     r"reject\w* (?:\w+ ){0,3}(?:idea|sending|calls?|proposals?|deploying|suggestions?|deployment|possibility)|"
@@ -77,21 +88,30 @@ OPENNESS = _rx(
     r"(?:will|would|could|should|must|may) (?:\w+ )?(?:send|deploy|dispatch|put) (?:\w+ ){0,3}(?:troops|soldiers|forces|boots|personnel|military)|"
     r"in favou?r of (?:sending|deploying)|supports? (?:sending|deploying|the idea)|call\w* for (?:sending|deploying|the deployment)|"
     r"consider\w* (?:sending|deploying|the deployment|dispatching)|(?:discuss|explor|weigh)\w* (?:sending|deploying|the possibility)|"
+    r"(?:ready|willing|prepared|offered) to (?:join|lead|take part)|offered (?:\w+ )?participation|open mind|"
+    r"not (?:to )?close the door|(?:will|would) (?:\w+ ){0,4}have to be (?:deployed|sent)|"
     r"not unthinkable|not taboo|no taboo|should not be taboo|cannot be excluded|can't be excluded)"
 )
 CONDITION = _rx(
-    r"(\bif\b|\bunless\b|\bprovided\b|\bonly (?:after|if|when|with|as|under|within|once|in)\b|"
+    r"(\bif\b|\bunless\b|\bprovided\b|\bonly\b(?: \w+){0,3} (?:after|if|when|with|as|under|within|once|in)\b|"
     r"\bonce (?:a |the )?(?:ceasefire|peace|truce|deal|war|fighting|hostilities)|"
     r"\b(?:after|following) (?:a |the |any )?(?:ceasefire|peace|truce|deal|war ends|end of)|post-(?:ceasefire|war|conflict)|"
     r"\bin the event\b|\bon condition\b|\bconditions?\b|\bwithin (?:the|a|an) (?:framework|coalition|nato|un|european|multinational|international)|"
     r"\bunder (?:a|an|the) (?:un|u\.n\.|nato|european|eu|international|multinational) (?:mandate|umbrella|flag|framework|command)|"
-    r"\bas part of (?:a|an|any) (?:coalition|international|european|multinational|peace|nato|broader)|"
+    r"\bas part of (?:a|an|any|the) (?:[\w-]+ ){0,3}(?:coalition|force|mission|contingent|framework|effort)|"
+    r"\bas part of (?:a|an|any) (?:coalition|international|european|multinational|peace|nato|broader)|\bbefore any\b|"
     r"\b(?:backstop|guarantees?|security guarantee|air cover|mandate|invitation|at kyiv's request|at the request)\b|"
     r"\b(?:to (?:monitor|police|secure|guarantee|uphold|enforce|underpin|support) (?:a|any|the) (?:ceasefire|peace|truce|settlement|deal))|"
     r"\bwhen the (?:war|fighting|guns)|\bceasefire line\b)"
 )
+NON_COMBAT = _rx(
+    r"(not (?:\w+ )?(?:take part|taking part|took part|participate|participating|be involved|being involved|engage|fight)\w* in (?:the )?(?:fighting|combat|hostilities)|"
+    r"(?:would|will) not fight|not (?:be )?a combat (?:mission|role)|not involve (?:combat|fighting)|non-combat|"
+    r"without (?:being involved in|taking part in|engaging in) (?:the )?(?:hostilities|combat|fighting)|away from the (?:front|fighting))"
+)
 LIMITED_ROLE = _rx(
-    r"(instructors?|trainers?|training (?:mission|personnel|role)|support personnel|deminers?|demining|non-combat|"
+    r"(instructors?|trainers?|training (?:mission|personnel|role|purposes)|support personnel|deminers?|demining|non-combat|"
+    r"(?:training|demining) missions?|to train (?:the )?ukrain\w*|"
     r"not (?:be )?(?:directly )?involved in (?:the )?(?:hostilities|combat|fighting)|without (?:being involved in|taking part in|engaging in) "
     r"(?:the )?(?:hostilities|combat|fighting)|away from the front|far from the front|behind the front|"
     r"(?:logistics|medical|engineering|cyber|maintenance) (?:personnel|support|role|staff)|protect\w* (?:infrastructure|borders|nuclear|ports|airspace)|"
@@ -99,12 +119,14 @@ LIMITED_ROLE = _rx(
 )
 OPPONENT_SPEAKER = _rx(
     r"\b(kremlin|peskov|lavrov|medvedev|zakharova|putin|moscow|shoigu|nebenzia|volodin|belousov|ryabkov|grushko|"
-    r"russian (?:foreign|defen[cs]e) ministry|russian officials?|russian diplomats?|russian ambassador|russia (?:said|says|warned|warns|has warned))\b"
+    r"russian (?:foreign|defen[cs]e) ministry|russian officials?|russian diplomats?|russian ambassador|russian state (?:television|media|tv)|"
+    r"russia (?:has )?(?:said|says|warned|warns)|moscow has)\b"
 )
 THREAT = _rx(
     r"(legitimate targets?|(?:direct|open) (?:military )?(?:conflict|confrontation|clash|war)|would be (?:destroyed|targeted|hit|treated)|"
     r"declaration of war|unacceptable|categorically|provocation|escalat\w+|red line|world war|nuclear|target(?:s|ed)? for|"
-    r"party to the conflict|participants? in the conflict|retaliat\w+|respond\w* (?:with|by)|consequences|inevitabl\w+)"
+    r"party to the conflict|participants? in the conflict|retaliat\w+|respond\w* (?:with|by)|consequences|inevitabl\w+|"
+    r"treated as|occupation|a threat)"
 )
 WEAPONS_NOT_SOLDIERS = _rx(
     r"((?:weapons|arms|equipment|money|aid|ammunition|support|help|assistance|air defen[cs]e|funding)\b,? (?:but |and )?"
@@ -113,8 +135,15 @@ WEAPONS_NOT_SOLDIERS = _rx(
     r"(?:instead of|rather than) (?:sending )?(?:troops|soldiers|boots))"
 )
 NO_PLANS = _rx(r"\bno (?:\w+ ){0,2}plans?\b")
-BUT_KEEP_OPEN = _rx(r"\bbut\b.*\b(ambiguity|possibility|option|options|not (?:be )?ruled out|exclude|open|table)\b")
-QUESTION_REPORT = _rx(r"^(?:asked|when asked|the question|questions? (?:remain|arise)|it (?:is|was|remains) unclear|it is not clear)\b|\b(?:asked|wondered|question(?:ed)?) (?:whether|if|how|when)\b")
+BUT_KEEP_OPEN = _rx(r"\bbut\b.*\b(ambiguity|possibility|option|options|not (?:be )?ruled out|exclude|open|table|door|mistake|never do)\b")
+MEANS_WAR = _rx(
+    r"\b(?:would|will|could|might)\s+(?:\w+\s+){0,2}(?:risk|mean|lead to|amount to|be treated as|trigger|provoke|drag|make)\s+"
+    r"(?:\w+\s+){0,4}(?:war|conflict|escalation|confrontation|targets?|threat|occupation|party to the conflict|co-belligerent)"
+)
+QUESTION_REPORT = _rx(
+    r"^(?:asked|when asked|the question|questions? (?:remain|arise)|it (?:is|was|remains) unclear|it is not clear)\b|"
+    r"\b(?:asked|wondered|question(?:ed)?) (?:whether|if|how|when)\b|\b(?:agree|decide|decided|debate|debated|undecided) (?:on |over |about )?whether\b"
+)
 ANSWER_VERB = _rx(r"\b(said|says|replied|answered|responded|insisted|stressed|told)\b")
 CONSENSUS = _rx(
     r"\b(no consensus|not (?:a |any )?consensus|lack of (?:a )?consensus|(?:divided|split|disagree\w*|divisions?) (?:on|over|about)|"
@@ -152,19 +181,37 @@ class DeploymentView:
         return self.has(ELSEWHERE) and not re.search(r"\b(?:to|in|into|inside|on)\s+(?:\w+\s+)?(?:ukrain\w*|kyiv|kiev)", self.norm)
 
     @cached_property
+    def warring_actor(self) -> bool:
+        """The actor is a warring side or its ally (Belarus, Wagner): not a deployment."""
+        return self.has(WARRING_ACTOR)
+
+    @cached_property
     def deployment(self) -> bool:
         """The sentence speaks of (Western or own) personnel going into Ukraine."""
-        if not self.personnel or self.combatants_only:
+        if not self.personnel or self.combatants_only or self.warring_actor:
             return False
         return self.has(DEPLOYMENT_NOUN) or (self.has(SEND) and (self.has(UKRAINE) or self.has(PERSONNEL)))
 
+    def _first(self, pattern: re.Pattern[str]) -> int:
+        match = pattern.search(self.norm)
+        return match.start() if match else len(self.norm) + 1
+
+    @cached_property
+    def _rule_out_at(self) -> int:
+        """Where the first rule-out cue that is not itself a negated rule-out starts."""
+        masked = NEGATED_RULE_OUT.sub(lambda m: "#" * len(m.group()), self.norm)
+        match = RULE_OUT.search(masked)
+        return match.start() if match else len(self.norm) + 1
+
     @cached_property
     def negated_rule_out(self) -> bool:
-        return self.has(NEGATED_RULE_OUT)
+        """'does not rule out' and kin, unless a plain rule-out comes first (the main
+        clause: 'partners said they had no intention ..., after Macron declined to exclude')."""
+        return self.has(NEGATED_RULE_OUT) and self._first(NEGATED_RULE_OUT) < self._rule_out_at
 
     @cached_property
     def rule_out(self) -> bool:
-        return self.has(RULE_OUT) and not self.negated_rule_out
+        return self._rule_out_at <= len(self.norm) and not self.negated_rule_out
 
     @cached_property
     def openness(self) -> bool:
@@ -176,7 +223,7 @@ class DeploymentView:
 
     @cached_property
     def limited_role(self) -> bool:
-        return self.has(LIMITED_ROLE)
+        return self.has(LIMITED_ROLE) or self.has(NON_COMBAT)
 
     @cached_property
     def question(self) -> bool:
@@ -197,11 +244,13 @@ def view(text: str) -> DeploymentView:
 # ---- support ---------------------------------------------------------------------------
 
 def _negated_rule_out(v: DeploymentView) -> bool:
-    return v.negated_rule_out and not v.condition and not v.limited_role and (v.deployment or v.personnel or "option" in v.norm or "possibility" in v.norm)
+    topical = v.deployment or v.personnel or any(w in v.norm for w in ("option", "possibility", "nothing"))
+    return v.negated_rule_out and topical and not v.condition and not v.limited_role and not v.sent_elsewhere and not v.warring_actor
 
 
 def _options_open(v: DeploymentView) -> bool:
-    return v.has(OPENNESS) and not v.negated_rule_out and not v.rule_out and not v.condition and not v.limited_role and not v.combatants_only and not v.question
+    return (v.has(OPENNESS) and not v.negated_rule_out and not v.rule_out and not v.condition and not v.limited_role
+            and not v.combatants_only and not v.question and not v.sent_elsewhere and not v.warring_actor)
 
 
 def _no_plans_but_open(v: DeploymentView) -> bool:
@@ -211,17 +260,19 @@ def _no_plans_but_open(v: DeploymentView) -> bool:
 # ---- conditional -----------------------------------------------------------------------
 
 def _open_with_condition(v: DeploymentView) -> bool:
-    return (v.deployment or v.openness) and v.condition and not v.rule_out and not v.sent_elsewhere and not v.question and (v.openness or v.has(SEND))
+    return (v.deployment or (v.openness and v.personnel)) and v.condition and not v.rule_out and not v.sent_elsewhere and not v.question
 
 
 def _limited_role(v: DeploymentView) -> bool:
-    return v.limited_role and (v.has(SEND) or v.openness) and not v.rule_out and not v.sent_elsewhere and not v.combatants_only
+    explicit = v.has(NON_COMBAT) and (v.personnel or "mission" in v.norm)
+    role = v.limited_role and (v.has(SEND) or v.openness)
+    return (explicit or role) and not v.rule_out and not v.sent_elsewhere and not v.combatants_only and not v.warring_actor
 
 
 # ---- rule_out --------------------------------------------------------------------------
 
 def _rule_out_statement(v: DeploymentView) -> bool:
-    if not v.rule_out or not (v.deployment or v.personnel):
+    if not v.rule_out or not (v.deployment or v.personnel) or v.warring_actor or v.limited_role:
         return False
     if v.has(NO_PLANS) and v.has(BUT_KEEP_OPEN):
         return False
@@ -230,6 +281,10 @@ def _rule_out_statement(v: DeploymentView) -> bool:
 
 def _opponent_threat(v: DeploymentView) -> bool:
     return v.has(OPPONENT_SPEAKER) and v.has(THREAT) and v.personnel and not v.combatants_only and (v.deployment or v.has(UKRAINE))
+
+
+def _deployment_means_war(v: DeploymentView) -> bool:
+    return v.deployment and v.has(MEANS_WAR) and not v.negated_rule_out and not v.question
 
 
 def _weapons_not_soldiers(v: DeploymentView) -> bool:
@@ -273,6 +328,7 @@ SUITE = LabelingSuite(
         LabelingFunction("limited_role", "conditional", "Edge case 3: a non-combat role is a condition", _limited_role),
         LabelingFunction("rule_out_statement", "rule_out", "Labels: rule_out rejects deployment; edge case 4 'no plans' alone", _rule_out_statement),
         LabelingFunction("opponent_threat", "rule_out", "Edge case 7: threats by the opposing side are rule_out", _opponent_threat),
+        LabelingFunction("deployment_means_war", "rule_out", "Edge case 7: deployment 'would mean war / be targets' rejects it", _deployment_means_war),
         LabelingFunction("weapons_not_soldiers", "rule_out", "Edge case 5: 'weapons, not soldiers' is rule_out", _weapons_not_soldiers),
         LabelingFunction("no_deployment_mention", "none", "Unit: weapons, money and other aid are not deployment", _no_deployment_mention),
         LabelingFunction("warring_forces", "none", "Unit: Russian or Ukrainian forces fighting are not deployment", _warring_forces),
