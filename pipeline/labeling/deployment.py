@@ -44,14 +44,14 @@ DEPLOYMENT_NOUN = _rx(
 # Forces fighting in the war, or troops sent to NATO's own territory: not deployment (guideline: who is deployed).
 COMBATANT = _rx(
     r"\b(russian|ukrainian|ukraine's|russia's|north korean|belarusian|kremlin's|putin's|moscow's|kyiv's|"
-    r"chechen|wagner|separatist|pro-russian|enemy|occupying|invading)\s+(?:\w+\s+)?"
+    r"chechen|wagner|separatist|pro-russian|enemy|occupying|invading)\s+(?:[\w-]+\s+){0,2}"
     r"(troops|forces|soldiers|army|units|servicemen|military|brigades?|fighters|contingents?)\b"
 )
 WARRING_ACTOR = _rx(r"\b(lukashenko|belarus\w*|minsk|chechnya|kadyrov|wagner|csto)\b")
 ELSEWHERE = _rx(
     r"\b(?:to|in|into|on|across|along)\s+(?:the\s+)?(poland|romania|slovakia|hungary|bulgaria|lithuania|latvia|estonia|"
     r"the baltics?|baltic states|germany|nato(?:'s)? (?:eastern )?(?:flank|territory|soil|members?)|eastern flank|"
-    r"allied territory|europe|moldova|finland|sweden|the region)\b"
+    r"allied territory|europe|eastern europe\w*|(?:eastern )?nato members?|members of (?:the )?nato|moldova|finland|sweden|the region)\b"
 )
 
 # Stance cues (guideline: Labels table and edge cases).
@@ -61,7 +61,7 @@ NEGATED_RULE_OUT = _rx(
 )
 RULE_OUT = _rx(
     r"(no (?:\w+ ){0,2}plans? (?:\w+ ){0,2}to (?:send|deploy|put|station|dispatch|commit)|"
-    r"(?:will|would|shall|could|can|do|does|did|was|is|are|were) (?:\w+ )?not (?:\w+ ){0,2}(?:send|deploy|put|be sending|be deploying|dispatch|station|commit|"
+    r"(?:will|would|shall|should|must|could|can|do|does|did|was|is|are|were) (?:\w+ )?not (?:\w+ ){0,2}(?:send|deploy|put|be sending|be deploying|dispatch|station|commit|"
     r"go|join|contribute|enter)|"
     r"(?:send|sending|deploy|deploying) (?:no|neither) |not (?:\w+ ){0,2}require (?:\w+ )?(?:troops|soldiers)|"
     r"(?:does|do|did) not want (?:\w+ ){0,2}(?:troops|soldiers|boots)|not asking (?:\w+ ){0,3}for (?:troops|soldiers)|"
@@ -80,6 +80,10 @@ RULE_OUT = _rx(
     r"(?:is|was|remains) not an option|no question of|will not happen|not be sent|not be deployed|"
     r"(?:is|was|are) not (?:being )?(?:considered|discussed|contemplated)|"
     r"no (?:troops|soldiers) (?:will|would|are going)|not a single (?:soldier|troop))"
+)
+STRONG_OPENNESS = _rx(
+    r"(all (?:the )?options (?:are|remain|were|stay|must remain|should remain|should be) (?:on the table|open)|"
+    r"keep(?:ing|s)? (?:all )?(?:the )?options open|options on the table|strategic ambiguity|not unthinkable|no taboo|not taboo)"
 )
 OPENNESS = _rx(
     r"(all (?:the )?options (?:are|remain|were|stay|must remain|should remain|should be) (?:on the table|open)|"
@@ -249,7 +253,7 @@ def _negated_rule_out(v: DeploymentView) -> bool:
 
 
 def _options_open(v: DeploymentView) -> bool:
-    return (v.has(OPENNESS) and not v.negated_rule_out and not v.rule_out and not v.condition and not v.limited_role
+    return ((v.has(STRONG_OPENNESS) or (v.has(OPENNESS) and v.personnel)) and not v.negated_rule_out and not v.rule_out and not v.condition and not v.limited_role
             and not v.combatants_only and not v.question and not v.sent_elsewhere and not v.warring_actor)
 
 
@@ -280,7 +284,7 @@ def _rule_out_statement(v: DeploymentView) -> bool:
 
 
 def _opponent_threat(v: DeploymentView) -> bool:
-    return v.has(OPPONENT_SPEAKER) and v.has(THREAT) and v.personnel and not v.combatants_only and (v.deployment or v.has(UKRAINE))
+    return v.has(OPPONENT_SPEAKER) and v.has(THREAT) and v.deployment
 
 
 def _deployment_means_war(v: DeploymentView) -> bool:
