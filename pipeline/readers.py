@@ -1,8 +1,13 @@
 """Streaming readers for scoring inputs: chunks of rows, in order, in bounded memory.
 
-CSV and JSONL are read in chunks of strings (no type guessing, so a column's values
-come back exactly as written); Parquet by record batches; ``.txt`` articles (a file or
-a folder) are split into sentences as they are read.
+CSV and JSONL are read in chunks of exact values (CSV: strings, no type guessing; JSONL:
+the parsed JSON values), Parquet by record batches. Article inputs (a ``.txt`` file, a
+folder of them, or table rows holding whole articles) are split into sentences as they
+are read, and their chunks end on article boundaries so each chunk holds whole articles.
+
+The CSV reader uses the ``csv`` module on lines decoded one by one (an undecodable byte
+is reported with its line and byte offset); ``bench/scoring.py`` measures it against
+pyarrow's streaming CSV reader: parsing is not where the time goes.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -19,6 +25,16 @@ from pipeline.errors import InputError
 from pipeline.io import TABLE_SUFFIXES, parse_article, read_text_file
 
 INPUT_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
+MAX_FIELD_CHARS = 16 * 1024 * 1024  # a CSV field longer than this is a broken file, not a long text
+SENTENCE_COLUMNS = ("position", "char_start", "char_end")
+
+
+@dataclass
+class InputRows:
+    """An input opened for streaming: its chunks, and its row count when cheaply known."""
+
+    chunks: Iterator[pd.DataFrame]
+    total_rows: int | None = None
 
 
 def input_kind(path: Path) -> str:
@@ -56,13 +72,19 @@ def decoded_lines(path: Path, encoding: str) -> Iterator[str]:
                     f"{offset + exc.start}); binary file, or pass --encoding"
                 ) from None
             offset += len(raw)
-        tail = decoder.decode(b"", final=True)
+        try:
+            tail = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not {encoding} text (truncated character at the end, byte offset {offset}); "
+                             "pass --encoding") from None
         if tail:
             yield tail
 
 
-def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
-    reader = csv.reader(decoded_lines(path, encoding))
+def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, fields) of every CSV record after the header; row 1 is the header."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.reader(decoded_lines(path, encoding), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -71,82 +93,179 @@ def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFram
         raise InputError(f"{path} row 1: broken CSV header ({exc})") from None
     if len(set(header)) != len(header):
         raise InputError(f"{path}: header repeats a column name ({', '.join(header)})")
-    rows: list[list[str]] = []
+    yield 1, header
+    row = 1
     try:
         for record in reader:
+            row += 1
             if len(record) != len(header):
-                if not record:
-                    record = [""] * len(header)
-                else:
-                    raise InputError(f"{path} row {reader.line_num}: {len(record)} fields, header has {len(header)}")
-            rows.append(record)
-            if len(rows) >= chunk_rows:
-                yield pd.DataFrame(rows, columns=header, dtype=object)
-                rows = []
+                if record:
+                    raise InputError(f"{path} row {row} (line {reader.line_num}): {len(record)} fields, header has {len(header)}")
+                record = [""] * len(header)  # a blank line is an empty row: kept, not scored
+            yield row, record
     except csv.Error as exc:
-        raise InputError(f"{path} row {reader.line_num}: broken CSV ({exc})") from None
+        raise InputError(f"{path} row {row + 1} (line {reader.line_num}): broken CSV ({exc})") from None
+
+
+def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
+    records = _csv_records(path, encoding)
+    _, header = next(records)
+    rows: list[list[str]] = []
+    for _, record in records:
+        rows.append(record)
+        if len(rows) >= chunk_rows:
+            yield pd.DataFrame(rows, columns=header, dtype=object)
+            rows = []
     if rows:
         yield pd.DataFrame(rows, columns=header, dtype=object)
 
 
-def iter_jsonl(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
-    rows: list[dict] = []
+def _json_records(path: Path, encoding: str) -> Iterator[dict]:
     for number, line in enumerate(decoded_lines(path, encoding), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise InputError(f"{path} line {number}: not valid JSON ({reason})") from None
         if not isinstance(record, dict):
             raise InputError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}")
+        yield record
+
+
+def scan_jsonl(path: Path, encoding: str) -> tuple[list[str], int]:
+    """Every key of the file in first-seen order, and the number of records.
+
+    One pass before scoring, so every chunk has the same columns (a key that first
+    appears late still gets its column) and a broken line fails before any output.
+    """
+    keys: dict[str, None] = {}
+    count = 0
+    for record in _json_records(path, encoding):
+        keys.update(dict.fromkeys(record))
+        count += 1
+    return list(keys), count
+
+
+def iter_jsonl(path: Path, chunk_rows: int, encoding: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+    rows: list[dict] = []
+    for record in _json_records(path, encoding):
         rows.append(record)
         if len(rows) >= chunk_rows:
-            yield pd.DataFrame(rows, dtype=object)
+            yield _records_frame(rows, columns)
             rows = []
     if rows:
-        yield pd.DataFrame(rows, dtype=object)
+        yield _records_frame(rows, columns)
 
 
-def iter_parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _records_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    # A key missing from a record is None (never NaN), so JSON and Parquet output say null.
+    return pd.DataFrame([[record.get(key) for key in columns] for record in rows], columns=columns, dtype=object)
+
+
+def open_parquet(path: Path, chunk_rows: int) -> InputRows:
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
 
+    def chunks() -> Iterator[pd.DataFrame]:
+        try:
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
 
-def iter_articles(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
-    """Sentences of one .txt article or a folder of them: ``doc_id, position, text``."""
-    from pipeline.ingest import split_sentences
+    return InputRows(chunks(), parquet.metadata.num_rows)
 
+
+def _article_files(path: Path, encoding: str, text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+    """(article fields, where its body starts in the file) for each .txt article."""
     files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
     if not files:
         raise InputError(f"{path}: folder holds no .txt articles")
-    rows: list[dict] = []
     for file in files:
         article = parse_article(file.stem, read_text_file(file, encoding))
-        for sentence in split_sentences(str(article["text"])):
-            rows.append({"doc_id": article["doc_id"], "position": sentence.position, "text": sentence.text})
-            if len(rows) >= chunk_rows:
-                yield pd.DataFrame(rows)
-                rows = []
+        offset = int(article.pop("body_offset"))  # type: ignore[call-overload]
+        article[text_column] = article.pop("text")
+        yield article, offset
+
+
+def _article_table_rows(chunks: Iterable[pd.DataFrame], path: Path,
+                        text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+    number = 0
+    for chunk in chunks:
+        if text_column not in chunk.columns:
+            raise InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, chunk.columns))}); "
+                             "use --text-column")
+        for record in chunk.to_dict(orient="records"):
+            record.setdefault("doc_id", f"row{number:06d}")
+            number += 1
+            yield record, 0
+
+
+def article_sentences(article: dict[str, object], text_column: str, offset: int = 0) -> list[dict[str, object]]:
+    """An article's sentences as rows: its other fields, ``position``, ``char_start``,
+    ``char_end`` (plus ``offset``: where the body starts in its file) and the sentence
+    under ``text_column``. An article with no sentence (empty, missing or non-string
+    text) is one row holding that value, so it is kept."""
+    from pipeline.ingest import split_sentences
+
+    text = article.get(text_column)
+    fields = {key: value for key, value in article.items() if key != text_column}
+    sentences = split_sentences(text) if isinstance(text, str) else []
+    if not sentences:
+        empty = text if not isinstance(text, str) else ""
+        return [{**fields, "position": 0, "char_start": None, "char_end": None, text_column: empty}]
+    return [{**fields, "position": s.position, "char_start": offset + s.char_start, "char_end": offset + s.char_end,
+             text_column: s.text} for s in sentences]
+
+
+def sentence_chunks(articles: Iterable[tuple[dict[str, object], int]], chunk_rows: int,
+                    text_column: str) -> Iterator[pd.DataFrame]:
+    """Sentences of the articles, in chunks of at least ``chunk_rows`` rows (the last may
+    be smaller) that never split an article; ``position == 0`` starts each article."""
+    rows: list[dict[str, object]] = []
+    for article, offset in articles:
+        rows.extend(article_sentences(article, text_column, offset))
+        if len(rows) >= chunk_rows:
+            yield _sentence_frame(rows)
+            rows = []
     if rows:
-        yield pd.DataFrame(rows)
+        yield _sentence_frame(rows)
 
 
-def iter_input(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iterator[pd.DataFrame]:
-    """Chunks of the input's rows, in order."""
+def _sentence_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in SENTENCE_COLUMNS:  # an article without sentences has no offsets: nullable ints
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _open_table(path: Path, kind: str, chunk_rows: int, encoding: str) -> InputRows:
+    if kind == "csv":
+        return InputRows(iter_csv(path, chunk_rows, encoding))
+    if kind == "jsonl":
+        columns, count = scan_jsonl(path, encoding)
+        return InputRows(iter_jsonl(path, chunk_rows, encoding, columns), count)
+    return open_parquet(path, chunk_rows)
+
+
+def open_input(path: Path, chunk_rows: int, encoding: str = "utf-8-sig", articles: bool = False,
+               text_column: str = "text") -> InputRows:
+    """The input's rows in chunks, in order. ``.txt`` inputs are always articles; a table
+    is read as articles (one per row, ``doc_id`` and ``text_column``) when ``articles``."""
     if not path.exists():
         raise InputError(f"{path}: file not found")
     kind = input_kind(path)
-    if kind == "csv":
-        return iter_csv(path, chunk_rows, encoding)
-    if kind == "jsonl":
-        return iter_jsonl(path, chunk_rows, encoding)
-    if kind == "parquet":
-        return iter_parquet(path, chunk_rows)
-    return iter_articles(path, chunk_rows, encoding)
+    _check_encoding(path, encoding)
+    if kind == "txt":
+        return InputRows(sentence_chunks(_article_files(path, encoding, text_column), chunk_rows, text_column))
+    table = _open_table(path, kind, chunk_rows, encoding)
+    if not articles:
+        return table
+    rows = _article_table_rows(table.chunks, path, text_column)
+    return InputRows(sentence_chunks(rows, chunk_rows, text_column))

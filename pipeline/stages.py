@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel
 
 from pipeline import tracking
 from pipeline.config import Config
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,11 @@ def load_gold_sets(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | 
     from pipeline.labeling.gold import load_gold, load_gold_refs
 
     data = config.data
+    if data.dataset is not None:
+        from pipeline.datasets import gold_split, load_dataset
+
+        examples = load_dataset(config)
+        return gold_split(examples, "dev"), gold_split(examples, "test")
     if data.gold_refs:
         refs, articles = config.path(data.gold_refs), config.path(data.articles)
         return (load_gold_refs(refs, articles, config.labels, split="dev"),
@@ -72,6 +78,10 @@ def load_gold_sets(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | 
 
 def data_tags(config: Config) -> dict[str, str]:
     """Content digests of the inputs, so two runs show whether they saw the same data."""
+    if config.data.dataset is not None:
+        from pipeline.datasets import dataset_paths
+
+        return {f"data.dataset.{path.name}.digest": file_digest(path) for path in dataset_paths(config) if path.exists()}
     tags = {}
     for key in ("articles", "gold_dev", "gold_test", "gold_refs"):
         value = getattr(config.data, key)
@@ -81,10 +91,12 @@ def data_tags(config: Config) -> dict[str, str]:
 
 
 def run_ingest(config: Config) -> dict[str, float]:
-    """Articles -> ``sentences.parquet``."""
+    """Articles (or a labelled dataset's rows) -> ``sentences.parquet``."""
     from pipeline.ingest import ingest_articles
 
     paths = StagePaths.of(config)
+    if config.data.dataset is not None:
+        return _ingest_dataset(config, paths)
     source = config.path(config.data.articles)
     articles = read_articles(source, config.data.text_column, config.data.id_column)
     sentences, stats = ingest_articles(articles, config.data.reserved_from)
@@ -99,6 +111,35 @@ def run_ingest(config: Config) -> dict[str, float]:
     return metrics
 
 
+def _ingest_dataset(config: Config, paths: StagePaths) -> dict[str, float]:
+    """A labelled dataset's rows -> ``sentences.parquet`` (with ``target``, ``split``, ``gold_label``)."""
+    from pipeline.datasets import dataset_paths, ingest_metrics, load_dataset
+
+    examples = load_dataset(config)
+    write_table(examples, paths.sentences)
+    metrics = ingest_metrics(examples)
+    tracking.log_metrics(metrics)
+    tracking.log_dataset(examples, name="sentences", context="ingest", source=", ".join(map(str, dataset_paths(config))))
+    log.info("ingest: %d dataset rows (%d train, %d dev, %d test) -> %s", len(examples), metrics["ingest_rows_train"],
+             metrics["ingest_rows_dev"], metrics["ingest_rows_test"], paths.sentences)
+    return metrics
+
+
+def _label_dataset(config: Config, paths: StagePaths, sentences: pd.DataFrame) -> dict[str, float]:
+    """The dataset's own labels as gold for its train and dev rows -> ``labeled.parquet``."""
+    from pipeline.datasets import gold_labeled
+
+    if "gold_label" not in sentences.columns:
+        raise InputError(f"{paths.sentences}: no gold_label column; rerun `stance ingest` with this config")
+    labeled, metrics = gold_labeled(sentences, config.labels)
+    write_table(labeled, paths.labeled)
+    tracking.log_metrics(metrics)
+    counts = labeled["label"].value_counts()
+    tracking.log_dict({str(k): int(v) for k, v in counts.items()}, "labeling/label_counts.json")
+    log.info("label: %d gold rows from the dataset (test rows held out) -> %s", len(labeled), paths.labeled)
+    return metrics
+
+
 def run_label(config: Config) -> dict[str, float]:
     """``sentences.parquet`` -> ``labeled.parquet`` (+ votes, function report)."""
     from pipeline.labeling.stage import label_sentences
@@ -107,9 +148,11 @@ def run_label(config: Config) -> dict[str, float]:
     paths = StagePaths.of(config)
     _require(paths.sentences, "label", "ingest")
     sentences = read_table(paths.sentences)
+    if config.data.dataset is not None:
+        return _label_dataset(config, paths, sentences)
     gold_dev, _ = load_gold_sets(config)
     if config.label.functions is None:
-        raise InputError("label.functions is null: this config's data carries its own labels; use a dataset adapter")
+        raise InputError("label.functions is null: this config's data carries its own labels; configure data.dataset")
     suite = get_suite(config.label.functions)
     extra = None
     if config.label.embedding.enabled:
@@ -136,14 +179,25 @@ def run_train(config: Config) -> dict[str, float]:
     """``labeled.parquet`` -> a model bundle in ``models/`` and a logged MLflow model."""
     import mlflow
 
-    from pipeline.train import fit_classifier, training_rows
+    from pipeline.classifiers.targeted import fit_target_aware
+    from pipeline.train import training_rows
 
     paths = StagePaths.of(config)
     _require(paths.labeled, "train", "label")
     labeled = read_table(paths.labeled)
     gold_dev, gold_test = load_gold_sets(config)
+    if config.data.dataset is not None:
+        from pipeline.datasets import training_pool
+
+        labeled = training_pool(labeled, config.train.include_gold_dev)
     rows = training_rows(labeled, gold_test, config.train.include_gold_dev)
-    result = fit_classifier(config, rows, gold_dev)
+    if config.train.extra_gold:
+        from pipeline.labeling.gold import load_gold
+        from pipeline.train import add_extra_gold
+
+        extra = [load_gold(config.path(path), config.labels) for path in config.train.extra_gold]
+        rows = add_extra_gold(rows, extra, gold_test)
+    result = fit_target_aware(config, rows, gold_dev)
     staging = paths.model_dir.with_name(paths.model_dir.name + ".tmp")
     _clear(staging)
     result.classifier.save(staging)
@@ -151,7 +205,8 @@ def run_train(config: Config) -> dict[str, float]:
     staging.rename(paths.model_dir)
     tracking.log_metrics(result.metrics)
     tracking.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
-    model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels)
+    model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels,
+                                          target_column=config.train.target_mode != "none")
     run_id = mlflow.active_run().info.run_id
     tracking.dump_json({"model_uri": model_uri, "run_id": run_id, "model": config.train.model,
                         "config_hash": config.config_hash(), "metrics": result.metrics}, paths.train_info)
@@ -170,7 +225,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     """The trained bundle + gold test -> metrics, reports, and the registry gate."""
     import mlflow
 
-    from pipeline.classifiers.base import load_bundle, predictions_frame
+    from pipeline.classifiers.targeted import load_classifier, predict_frame
     from pipeline.evaluate import evaluate_predictions, plot_calibration, plot_confusion
 
     paths = StagePaths.of(config)
@@ -179,9 +234,10 @@ def run_evaluate(config: Config) -> dict[str, float]:
     _, gold_test = load_gold_sets(config)
     if gold_test is None:
         raise InputError("data.gold_test is not set: evaluation needs a gold test set")
-    classifier = load_bundle(paths.model_dir)
-    predicted = predictions_frame(classifier.predict_proba(gold_test["text"].tolist()), classifier.labels)
-    evaluation = evaluate_predictions(gold_test, predicted, config.labels, "test", config.evaluate.calibration_bins)
+    classifier = load_classifier(paths.model_dir)
+    predicted = predict_frame(classifier, gold_test)
+    evaluation = evaluate_predictions(gold_test, predicted, config.labels, "test", config.evaluate.calibration_bins,
+                                      config.evaluate.f_avg_labels)
     reports = paths.reports
     write_table(evaluation.report, reports / "classification_report.csv")
     write_table(evaluation.misclassified, reports / "misclassified.csv")
@@ -212,10 +268,23 @@ STAGES = {"ingest": run_ingest, "label": run_label, "train": run_train, "evaluat
 
 
 def run_name(config: Config) -> str:
-    """A run name that says what differs between runs of one experiment."""
+    """A run name that says what differs between runs of one experiment: the model with any
+    hyperparameter off its default (``tfidf_logreg(C=0.5)``), the labeler, the training rows."""
+    settings = getattr(config.train, config.train.model, None)
+    model = config.train.model + (_changed_settings(settings) if isinstance(settings, BaseModel) else "")
+    if config.data.dataset is not None:
+        return f"{model}-{config.train.target_mode}-{'train+dev' if config.train.include_gold_dev else 'train'}"
     training = "weak+gold" if config.train.include_gold_dev else "weak"
     labeler = config.label.aggregator + ("+embed" if config.label.embedding.enabled else "")
-    return f"{config.train.model}-{labeler}-{training}"
+    return f"{model}-{labeler}-{training}"
+
+
+def _changed_settings(section: BaseModel) -> str:
+    """``(key=value,...)`` for the fields of ``section`` that differ from its class defaults."""
+    current, defaults = section.model_dump(mode="json"), type(section)().model_dump(mode="json")
+    changed = [f"{key}={json.dumps(value) if isinstance(value, (list, dict)) else value}"
+               for key, value in current.items() if value != defaults.get(key)]
+    return f"({','.join(changed)})"[:120] if changed else ""
 
 
 def base_tags(config: Config) -> dict[str, str]:
@@ -225,10 +294,15 @@ def base_tags(config: Config) -> dict[str, str]:
 
 def preflight(config: Config, stages: list[str]) -> None:
     """Check inputs before any run is created, so bad input never reaches the store."""
-    if "ingest" in stages:
+    if config.data.dataset is not None and config.label.functions is not None:
+        raise ConfigError("label.functions: data.dataset carries its own labels; set label.functions to null")
+    if config.registry.gate_metric.startswith("test_f_avg") and not config.evaluate.f_avg_labels:
+        raise ConfigError(f"registry.gate_metric {config.registry.gate_metric!r} needs evaluate.f_avg_labels")
+    if "ingest" in stages and config.data.dataset is None:
         source = config.path(config.data.articles)
         if not source.exists():
-            raise InputError(f"{source}: articles not found (data.articles)")
+            hint = " (set STANCE_SHARED_DATA or the shared_data key)" if "{shared_data}" in config.data.articles else ""
+            raise InputError(f"{source}: articles not found (data.articles){hint}")
     load_gold_sets(config)  # validates every gold row up front
     if config.label.functions is not None and any(s in stages for s in ("label",)):
         from pipeline.labeling.suites import get_suite

@@ -35,9 +35,10 @@ def tracking_uri() -> str:
 
 
 def _quiet_defaults() -> None:
-    # An unreachable server must fail in seconds, not after minutes of retries; telemetry off.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "8")
+    # An unreachable server fails fast in `_require_reachable`; once it answered, a few
+    # retries ride out a busy server (sqlite locked, 503) and a big model upload gets time.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -51,18 +52,63 @@ def _quiet_defaults() -> None:
         warnings.filterwarnings("ignore", message=f".*{re.escape(message)}.*")
 
 
+PROBE_TIMEOUT_S = 5.0
+
+
+def _require_reachable(uri: str) -> None:
+    """Fail in seconds, with one line, when an http(s) tracking server does not answer.
+
+    Any HTTP answer counts (even 401/404: auth and routing are MLflow's business); so does
+    a TLS error, which MLflow's own TLS settings may accept."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S).close()
+    except urllib.error.HTTPError:
+        return
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, ssl.SSLError):
+            return
+        raise TrackingError(f"MLflow tracking server {uri} is not reachable ({reason}); "
+                            "start it or point MLFLOW_TRACKING_URI elsewhere") from None
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Serialise a critical section across processes sharing one local sqlite store.
+
+    MLflow creates a fresh store's tables without a lock, so two `stance run`s starting
+    on one new store collide; the registry gate's read-compare-move must not interleave
+    either. Other stores (a server, a database) are not locked here. One lock file serves
+    every sqlite store (the sections take seconds), so none is left behind per store."""
+    if not uri.startswith("sqlite:"):
+        yield
+        return
+    from filelock import FileLock
+
+    with FileLock(os.path.join(tempfile.gettempdir(), "stance-mlflow-sqlite.lock"), timeout=300):
+        yield
+
+
 def use_experiment(experiment: str) -> str:
     """Point MLflow at the store and experiment; return the experiment id.
 
     Raises TrackingError with the URI when the store cannot be reached.
     """
     _quiet_defaults()
+    uri = tracking_uri()
+    _require_reachable(uri)  # before the slow mlflow import
     import mlflow
 
-    uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
-        return mlflow.set_experiment(experiment).experiment_id
+        with store_lock(uri):  # first use creates the tables and the experiment
+            return mlflow.set_experiment(experiment).experiment_id
     except Exception as exc:  # mlflow raises many types for an unreachable/invalid store
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow tracking store {uri} is not usable: {message[:300]}") from None
@@ -77,9 +123,14 @@ def use_experiment_free() -> None:
 
 
 def git_commit() -> str:
+    """The commit of the pipeline's own code (``-dirty`` with uncommitted changes), wherever
+    `stance` runs from; "unknown" for an installed copy outside a git checkout."""
+    code = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5, check=False)
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5,
+                             check=False, cwd=code)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=5, check=False, cwd=code)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if out.returncode != 0:
@@ -154,14 +205,18 @@ def pip_requirements(kind: str) -> list[str]:
     """Explicit requirements for a logged model (inferred ones wrongly add torch builds)."""
     from importlib.metadata import version
 
-    base = ["mlflow", "pandas", "numpy", "scikit-learn", "joblib", "pysbd"]
+    base = ["mlflow", "pandas", "numpy", "scikit-learn", "joblib", "pysbd", "pydantic", "pyyaml"]
     if kind != "tfidf_logreg":
         base += ["torch", "transformers", "tokenizers", "safetensors"]
-    return [f"{name}=={version(name)}" for name in base]
+    # A local build tag (torch "2.13.0+cpu") names a wheel PyPI does not serve: pin the release.
+    return [f"{name}=={version(name).split('+')[0]}" for name in base]
 
 
-def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str]) -> str:
-    """Log a classifier bundle as a pyfunc model in the active run; return its URI."""
+def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str:
+    """Log a classifier bundle as a pyfunc model in the active run; return its URI.
+
+    ``target_column``: the model is target-aware and reads a ``target`` column beside ``text``
+    (optional in the signature, so a missing one reaches the model's own one-line error)."""
     import mlflow
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
@@ -169,7 +224,8 @@ def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str]) -> str:
     from pipeline.classifiers.pyfunc import BUNDLE_ARTIFACT, StancePyfunc
 
     signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "text")]),
+        inputs=Schema([ColSpec("string", "text"),
+                       *([ColSpec("string", "target", required=False)] if target_column else [])]),
         outputs=Schema([ColSpec("string", "stance"), ColSpec("double", "confidence"),
                         *[ColSpec("double", f"p_{label}") for label in labels]]),
     )
@@ -204,7 +260,13 @@ def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: 
                       metrics: dict[str, float], run_id: str) -> GateDecision:
     """Register the model; move ``alias`` to it only when there is no champion or it beats
     the champion's ``gate_metric`` (stored as a version tag). The reason is written to the
-    version's description and tags."""
+    version's description and tags. On a local sqlite store, concurrent gates take turns."""
+    with store_lock(tracking_uri()):
+        return _register_and_gate(model_uri, model_name, alias, gate_metric, metrics, run_id)
+
+
+def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str,
+                       metrics: dict[str, float], run_id: str) -> GateDecision:
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -241,14 +303,29 @@ def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: 
     return decision
 
 
-def promote(model_name: str, alias: str, version: str) -> None:
-    """Move ``alias`` to ``version`` by hand, recording it on the version."""
+def promote(model_name: str, alias: str, version: str) -> str | None:
+    """Move ``alias`` to ``version`` by hand, recording it on the version (tag and
+    description); return the version that held the alias before (None when none did)."""
+    from datetime import datetime, timezone
+
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    client.get_model_version(model_name, version)  # raises when it does not exist
-    client.set_registered_model_alias(model_name, alias, version)
-    client.set_model_version_tag(model_name, version, "gate_decision", "promoted_by_hand")
+    with store_lock(tracking_uri()):
+        target = client.get_model_version(model_name, version)  # raises when it does not exist
+        try:
+            previous: str | None = str(client.get_model_version_by_alias(model_name, alias).version)
+        except MlflowException:
+            previous = None
+        client.set_registered_model_alias(model_name, alias, version)
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        note = f"{alias} by hand on {when}" + (f", replacing version {previous}" if previous else "")
+        client.set_model_version_tag(model_name, version, "gate_decision", "promoted_by_hand")
+        client.set_model_version_tag(model_name, version, "promoted_by_hand", note)
+        description = f"{target.description}\n{note}" if target.description else note
+        client.update_model_version(model_name, version, description=description)
+    return previous
 
 
 def dump_json(data: dict, path: Path) -> None:

@@ -32,13 +32,41 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
     return rows.reset_index(drop=True)
 
 
+def add_extra_gold(rows: pd.DataFrame, extra: list[pd.DataFrame], gold_test: pd.DataFrame | None) -> pd.DataFrame:
+    """Append gold sentences from other sets (confidence 1); drop any that equal a gold-test
+    sentence or a sentence already in ``rows``, so nothing is counted twice or leaks."""
+    blocked = set(rows["text"].map(normalize_text))
+    if gold_test is not None:
+        blocked |= set(gold_test["text"].map(normalize_text))
+    frames = [rows]
+    for gold in extra:
+        keep = gold.loc[~gold["text"].map(normalize_text).isin(blocked)]
+        blocked |= set(keep["text"].map(normalize_text))
+        frames.append(keep.assign(label_source="gold", confidence=1.0)[["doc_id", "text", "label", "label_source", "confidence"]])
+    return pd.concat(frames, ignore_index=True)
+
+
 def build_classifier(config: Config) -> StanceClassifier:
     """A fresh, unfitted classifier of the configured kind."""
     if config.train.model == "tfidf_logreg":
         from pipeline.classifiers.tfidf import TfidfLogreg
 
         return TfidfLogreg(config.labels, config.train.tfidf_logreg, config.seed)
+    if config.train.model == "embed_logreg":
+        from pipeline.classifiers.embed_logreg import EmbedLogreg
+
+        return EmbedLogreg(config.labels, config.train.embed_logreg, config.seed)
+    if config.train.model == "finetune":
+        from pipeline.classifiers.finetune import FinetuneClassifier
+
+        return FinetuneClassifier(config.labels, config.train.finetune, config.seed)
     raise InputError(f"train.model: unknown model {config.train.model!r}")
+
+
+def label_probabilities(rows: pd.DataFrame, labels: list[str]) -> np.ndarray | None:
+    """The label stage's ``p_<label>`` columns as a matrix (soft targets), None when absent."""
+    columns = [f"p_{label}" for label in labels]
+    return rows[columns].astype(float).to_numpy() if all(c in rows.columns for c in columns) else None
 
 
 @dataclass(frozen=True)
@@ -60,7 +88,8 @@ def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None 
     weights = rows["confidence"].astype(float).clip(lower=0.05).to_numpy() if "confidence" in rows else None
     classifier = build_classifier(config)
     started = time.perf_counter()
-    classifier.fit(rows["text"].tolist(), rows["label"].tolist(), weights=weights, dev=dev)
+    soft = {"probabilities": label_probabilities(rows, config.labels)} if getattr(classifier, "accepts_probabilities", False) else {}
+    classifier.fit(rows["text"].tolist(), rows["label"].tolist(), weights=weights, dev=dev, **soft)
     seconds = time.perf_counter() - started
     metrics = {"train_seconds": seconds, "train_rows": float(len(rows)),
                "train_gold_rows": float((rows.get("label_source") == "gold").sum()) if "label_source" in rows else 0.0}

@@ -48,6 +48,14 @@ def load_bundle(folder: Path) -> StanceClassifier:
         from pipeline.classifiers.tfidf import TfidfLogreg
 
         return TfidfLogreg.load(folder, manifest)
+    if kind == "embed_logreg":
+        from pipeline.classifiers.embed_logreg import EmbedLogreg
+
+        return EmbedLogreg.load(folder, manifest)
+    if kind == "finetune":
+        from pipeline.classifiers.finetune import FinetuneClassifier
+
+        return FinetuneClassifier.load(folder, manifest)
     raise ModelError(f"{folder}: unknown classifier kind {kind!r}")
 
 

@@ -39,10 +39,11 @@ def prototype_votes(sentence_vecs: np.ndarray, proto_vecs: np.ndarray, proto_lab
         cols = sims[:, labels == label]
         if cols.shape[1] == 0:
             continue
-        k = min(TOP_K, cols.shape[1])
-        top = -np.sort(-cols, axis=1)[:, :k]
-        with np.errstate(invalid="ignore"):
-            scores[:, label] = np.where(np.isfinite(top).all(axis=1), top.mean(axis=1), -np.inf)
+        top = -np.sort(-cols, axis=1)[:, :TOP_K]  # excluded pairs (-inf) sort last
+        finite = np.isfinite(top)
+        count = finite.sum(axis=1)
+        total = np.where(finite, top, 0.0).sum(axis=1)
+        scores[:, label] = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
     order = np.argsort(-scores, axis=1)
     best, second = order[:, 0], order[:, 1]
     rows = np.arange(len(scores))

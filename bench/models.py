@@ -1,0 +1,143 @@
+"""Model benchmark: every classifier kind trained on the sample corpus's labelled rows,
+scored on gold test, timed, and measured on disk.
+
+    .venv/bin/python bench/models.py                       # all kinds, markdown table
+    .venv/bin/python bench/models.py --models finetune     # one kind
+
+Training rows are made in-process exactly as `stance run --config configs/default.yaml`
+makes them (ingest, label, `training_rows`), without touching the MLflow store. Each
+model is saved as a bundle and loaded back with `load_bundle`, so quality and speed are
+those of the served model. Scoring speed: ``--sentences`` corpus sentences through
+`predict_proba` (after a warm-up call), as `stance score` feeds the pyfunc model. The
+transformer kinds also get a row with int8 dynamic quantization switched the other way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.classifiers.base import load_bundle, predictions_frame  # noqa: E402
+from pipeline.config import Config, load_config  # noqa: E402
+from pipeline.evaluate import evaluate_predictions  # noqa: E402
+from pipeline.ingest import ingest_articles  # noqa: E402
+from pipeline.io import read_articles  # noqa: E402
+from pipeline.labeling.gold import load_gold  # noqa: E402
+from pipeline.labeling.stage import label_sentences  # noqa: E402
+from pipeline.labeling.suites import get_suite  # noqa: E402
+from pipeline.train import fit_classifier, training_rows  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+KINDS = ("tfidf_logreg", "embed_logreg", "finetune")
+
+
+@dataclass
+class Row:
+    model: str
+    metrics: dict[str, float]
+    train_seconds: float
+    sentences_per_second: float
+    sentences_per_cpu_second: float
+    size_mb: float
+
+
+def labelled_corpus(config: Config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """The label stage's output, the gold sets and the corpus sentences, made in-process."""
+    sentences, _ = ingest_articles(read_articles(REPO / config.data.articles), config.data.reserved_from)
+    dev = load_gold(REPO / config.data.gold_dev, config.labels)
+    test = load_gold(REPO / config.data.gold_test, config.labels)
+    labeled = label_sentences(sentences, get_suite(config.label.functions), config.labels, config.none_label,
+                              config.label.aggregator, config.label_priority, dev, config.label.gold_overrides).labeled
+    return labeled, dev, test, sentences["text"].tolist()
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def scoring_speed(classifier, texts: list[str]) -> tuple[float, float]:  # noqa: ANN001
+    """Sentences per wall-clock second and per CPU-second of this process (the second does
+    not drop when other processes share the cores; with one torch thread it is per core)."""
+    classifier.predict_proba(texts[:64])  # warm-up: lazy loading and quantization happen once per process
+    wall, cpu = time.perf_counter(), time.process_time()
+    classifier.predict_proba(texts)
+    return len(texts) / (time.perf_counter() - wall), len(texts) / (time.process_time() - cpu)
+
+
+def measure(name: str, classifier, bundle: Path, train_seconds: float, test: pd.DataFrame,  # noqa: ANN001
+            labels: list[str], speed_texts: list[str]) -> Row:
+    predicted = predictions_frame(classifier.predict_proba(test["text"].tolist()), labels)
+    metrics = evaluate_predictions(test, predicted, labels).metrics
+    return Row(name, metrics, train_seconds, *scoring_speed(classifier, speed_texts), folder_mb(bundle))
+
+
+def bench_kind(kind: str, config_path: Path, overrides: list[str], labeled: pd.DataFrame, dev: pd.DataFrame, test: pd.DataFrame,
+               speed_texts: list[str], workdir: Path) -> list[Row]:
+    # a fresh embedding cache, so training time is the cold time; the warm rerun is noted
+    cache = [f"train.embed_logreg.cache_dir={workdir / 'cache'}"] if kind == "embed_logreg" else []
+    config = load_config(config_path, [*overrides, f"train.model={kind}", *cache])
+    rows = training_rows(labeled, test, config.train.include_gold_dev)
+    result = fit_classifier(config, rows, dev)
+    if cache:
+        warm = fit_classifier(config, rows, dev).metrics["train_seconds"]
+        print(f"{kind}: retrained in {warm:.1f}s with the embedding cache warm", file=sys.stderr)
+    bundle = workdir / kind
+    result.classifier.save(bundle)
+    seconds = result.metrics["train_seconds"]
+    loaded = load_bundle(bundle)
+    out = [measure(kind, loaded, bundle, seconds, test, config.labels, speed_texts)]
+    settings = getattr(loaded, "settings", None)
+    if kind != "tfidf_logreg" and settings is not None:
+        flipped = not settings.quantize
+        label = f"{kind} ({'int8' if flipped else 'fp32'} at inference)"
+        loaded.use_quantize(flipped)
+        out.append(measure(label, loaded, bundle, seconds, test, config.labels, speed_texts))
+        quantized = "int8" if settings.quantize else "fp32"
+        out[0].model = f"{kind} ({quantized} at inference, as configured)"
+    return out
+
+
+def markdown(rows: list[Row], labels: list[str], sentences: int) -> str:
+    head = ["model", "test macro-F1", *[f"F1 {label}" for label in labels], "train s",
+            f"score sent/s ({sentences})", "sent/CPU-s", "bundle MB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row.model, f"{row.metrics['test_macro_f1']:.3f}",
+                 *[f"{row.metrics[f'test_f1_{label}']:.3f}" for label in labels],
+                 f"{row.train_seconds:.1f}", f"{row.sentences_per_second:.0f}",
+                 f"{row.sentences_per_cpu_second:.0f}", f"{row.size_mb:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "default.yaml")
+    parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument("--sentences", type=int, default=2000, help="sentences scored for the speed column")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every model, as `stance run --set`")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    base = load_config(args.config, args.overrides)
+    labeled, dev, test, corpus = labelled_corpus(base)
+    speed_texts = (corpus * (args.sentences // max(1, len(corpus)) + 1))[:args.sentences]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.models:
+            print(f"... {kind}", file=sys.stderr, flush=True)
+            rows.extend(bench_kind(kind, args.config, args.overrides, labeled, dev, test, speed_texts, Path(tmp)))
+    print(markdown(rows, base.labels, len(speed_texts)))
+
+
+if __name__ == "__main__":
+    main()
