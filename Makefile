@@ -27,5 +27,11 @@ test-fast: setup
 ui: setup
 	$(BIN)/stance ui
 
+bench: setup  ## the README's benchmark tables (scoring: see README for its longer command)
+	$(BIN)/python bench/labeling.py
+	$(BIN)/python bench/models.py --sentences 2000
+	$(BIN)/python bench/public.py --models tfidf_logreg embed_logreg
+	$(BIN)/python bench/splitter.py
+
 clean:
 	rm -rf data/interim data/processed reports models/*/ mlflow.db mlruns mlartifacts
