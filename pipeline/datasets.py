@@ -19,7 +19,7 @@ from typing import Sequence
 import pandas as pd
 
 from pipeline.config import Config, DatasetConfig, DatasetFileConfig
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 from pipeline.ingest import sentence_id
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,7 @@ def read_delimited(path: Path, encoding: str, delimiter: str, quoting: str) -> p
         return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                            quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: not a readable {delimiter!r}-delimited file ({first})") from None
+        raise InputError(f"{path}: not a readable {delimiter!r}-delimited file ({first_line(exc)})") from None
 
 
 def clean_text(text: str, patterns: Sequence[re.Pattern[str]]) -> str:

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type name when the message is empty),
+    cut to ``limit`` characters: for one-line errors that wrap a library's exception."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line[:limit] if limit is not None else line
+
+
 class StanceError(Exception):
     """A problem with the user's input, config or environment (not a bug).
 

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
 _HEADER_LINE = re.compile(r"^(Title|Date|Source|URL|Author):[ \t]*(.*)$")
@@ -69,8 +69,7 @@ def read_table(path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
     except (ValueError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot be read as {suffix[1:]}: {first_line}") from None
+        raise InputError(f"{path}: cannot be read as {suffix[1:]}: {first_line(exc)}") from None
     raise InputError(f"{path}: unknown extension {suffix!r}; expected .csv, .jsonl, .parquet or .txt")
 
 

@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 from pipeline.io import TABLE_SUFFIXES, parse_article, read_text_file
 
 INPUT_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
@@ -170,14 +170,14 @@ def open_parquet(path: Path, chunk_rows: int) -> InputRows:
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+        raise InputError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
 
     def chunks() -> Iterator[pd.DataFrame]:
         try:
             for batch in parquet.iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
         except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+            raise InputError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
 
     return InputRows(chunks(), parquet.metadata.num_rows)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, first_line
 
 
 def _client():
@@ -22,7 +22,7 @@ def list_versions(name: str) -> list[dict[str, str]]:
     try:
         versions = client.search_model_versions(f"name='{name}'")
     except MlflowException as exc:
-        raise ModelError(f"registered model {name!r}: {str(exc).splitlines()[0]}") from None
+        raise ModelError(f"registered model {name!r}: {first_line(exc)}") from None
     if not versions:
         raise ModelError(f"registered model {name!r} has no versions in this store (run `stance run` first)")
     # search_model_versions leaves `aliases` empty on sqlite stores; the registered model has them
@@ -60,4 +60,4 @@ def promote_version(name: str, alias: str, version: str) -> str | None:
     try:
         return tracking.promote(name, alias, version)
     except MlflowException as exc:
-        raise ModelError(f"{name} version {version}: {str(exc).splitlines()[0]}") from None
+        raise ModelError(f"{name} version {version}: {first_line(exc)}") from None

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.articles_summary import summarize_articles
-from pipeline.errors import InputError, ModelError, StanceError
+from pipeline.errors import InputError, ModelError, StanceError, first_line
 from pipeline.readers import input_kind, open_input
 from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
 from pipeline.score_output import PartialFile, output_format
@@ -65,8 +65,7 @@ def model_load_error(model_uri: str, exc: Exception) -> ModelError:
     """The one-line error for a model URI that does not load."""
     from pipeline import tracking
 
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ModelError(f"{model_uri}: cannot load model from {tracking.tracking_uri()} ({first[:300]}); "
+    return ModelError(f"{model_uri}: cannot load model from {tracking.tracking_uri()} ({first_line(exc, 300)}); "
                       "train and register one with `stance run`")
 
 

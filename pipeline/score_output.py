@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 from pipeline.io import TABLE_SUFFIXES, atomic_path
 
 PARQUET_ROW_GROUP_ROWS = 65_536
@@ -93,7 +93,7 @@ def arrow_table(frame: pd.DataFrame, schema=None):  # noqa: ANN001, ANN201 (pyar
         return table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
         raise InputError(f"a later chunk of the input does not fit the Parquet schema of the first "
-                         f"({str(exc).splitlines()[0]}); write .csv or .jsonl instead") from None
+                         f"({first_line(exc)}); write .csv or .jsonl instead") from None
 
 
 class PartialFile:

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import pandas as pd  # the pandas UDF's type hints name it
 
-from pipeline.errors import InputError, StanceError
+from pipeline.errors import InputError, StanceError, first_line
 from pipeline.score import ScoreOptions, ScoreSummary, model_load_error, signature_labels, text_problem
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def _read_parquet(spark, path: Path):  # noqa: ANN001, ANN202
         frame = spark.read.parquet(str(path.resolve()))
         frame.schema  # noqa: B018 (forces the footer read, so a broken file fails here)
     except AnalysisException as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
+        raise InputError(f"{path}: not a readable Parquet file ({first_line(exc, 200)})") from None
     return frame
 
 

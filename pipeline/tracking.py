@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import pandas as pd
 
-from pipeline.errors import TrackingError
+from pipeline.errors import TrackingError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,7 @@ def use_experiment(experiment: str) -> str:
         with store_lock(uri):  # first use creates the tables and the experiment
             return mlflow.set_experiment(experiment).experiment_id
     except Exception as exc:  # mlflow raises many types for an unreachable/invalid store
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrackingError(f"MLflow tracking store {uri} is not usable: {message[:300]}") from None
+        raise TrackingError(f"MLflow tracking store {uri} is not usable: {first_line(exc, 300)}") from None
 
 
 def use_experiment_free() -> None:

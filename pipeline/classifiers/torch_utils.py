@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from pipeline.classifiers.weights import hub_offline
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -54,7 +54,7 @@ def load_tokenizer(folder: Path):  # noqa: ANN201 (a transformers tokenizer)
     try:
         return AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder}: cannot load the tokenizer ({_first_line(exc)})") from None
+        raise ModelError(f"{folder}: cannot load the tokenizer ({first_line(exc, 300)})") from None
 
 
 def load_pretrained(loader: Callable[..., "torch.nn.Module"], folder: Path, **kwargs: object) -> "torch.nn.Module":
@@ -64,13 +64,8 @@ def load_pretrained(loader: Callable[..., "torch.nn.Module"], folder: Path, **kw
     try:
         model = loader.from_pretrained(str(folder), **kwargs)  # type: ignore[attr-defined]
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder}: cannot load the model weights ({_first_line(exc)})") from None
+        raise ModelError(f"{folder}: cannot load the model weights ({first_line(exc, 300)})") from None
     return model.eval()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def quantize_int8(model: "torch.nn.Module") -> "torch.nn.Module":
