@@ -59,6 +59,14 @@ def load_bundle(folder: Path) -> StanceClassifier:
     raise ModelError(f"{folder}: unknown classifier kind {kind!r}")
 
 
+def align_columns(raw: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Probabilities in ``labels`` order; a label the model never saw gets a zero column."""
+    probs = np.zeros((len(raw), len(labels)))
+    for j, cls in enumerate(classes):
+        probs[:, list(labels).index(cls)] = raw[:, j]
+    return probs
+
+
 def predictions_frame(probs: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
     """The pyfunc output: ``stance``, ``confidence``, ``p_<label>`` per row."""
     best = probs.argmax(axis=1) if len(probs) else np.array([], dtype=int)

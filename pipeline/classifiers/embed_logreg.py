@@ -14,21 +14,13 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.classifiers.base import write_manifest
+from pipeline.classifiers.base import align_columns, write_manifest
 from pipeline.classifiers.embeddings import embed_texts
 from pipeline.classifiers.weights import check_model_dir, copy_model_files, resolve_model_dir
 from pipeline.config import EmbedLogregConfig
 
 ENCODER_DIR = "encoder"
 MODEL_FILE = "logreg.joblib"
-
-
-def align_columns(raw: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> np.ndarray:
-    """Probabilities in ``labels`` order; a label the model never saw gets a zero column."""
-    probs = np.zeros((len(raw), len(labels)))
-    for j, cls in enumerate(classes):
-        probs[:, list(labels).index(cls)] = raw[:, j]
-    return probs
 
 
 class EmbedLogreg:

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from pipeline.classifiers.base import write_manifest
+from pipeline.classifiers.base import align_columns, write_manifest
 from pipeline.config import TfidfLogregConfig
 
 MODEL_FILE = "model.joblib"
@@ -51,11 +51,7 @@ class TfidfLogreg:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         assert self.pipeline_ is not None, "fit or load the model first"
-        raw = self.pipeline_.predict_proba(list(texts))
-        probs = np.zeros((len(raw), len(self.labels)))
-        for j, cls in enumerate(self.pipeline_.classes_):
-            probs[:, self.labels.index(cls)] = raw[:, j]
-        return probs
+        return align_columns(self.pipeline_.predict_proba(list(texts)), list(self.pipeline_.classes_), self.labels)
 
     def save(self, folder: Path) -> None:
         write_manifest(folder, self.kind, self.labels, seed=self.seed, settings=self.settings.model_dump())
