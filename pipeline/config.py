@@ -195,6 +195,11 @@ class TransformerConfig(StrictModel):
     inference_batch_size: int = Field(default=64, ge=1)
     num_threads: int | None = Field(default=None, ge=1, description="torch threads; null: torch's default (the core count)")
     quantize: bool = Field(default=False, description="int8 dynamic quantization of the Linear layers at inference")
+    runtime: Literal["torch", "onnxruntime"] = Field(
+        default="torch",
+        description="What runs inference: torch, or an ONNX export of the model run by ONNX Runtime "
+        "(exported in memory when a process first scores; same outputs to float precision).",
+    )
 
 
 class EmbedLogregConfig(TransformerConfig):
@@ -223,6 +228,11 @@ class FinetuneConfig(TransformerConfig):
     soft_labels: bool = Field(default=True, description="train on the label stage's p_<label> distributions")
     class_weight: Literal["balanced"] | None = "balanced"
     freeze_embeddings: bool = Field(default=True, description="keep the word-embedding matrix fixed while fine-tuning")
+    num_layers: int | None = Field(
+        default=None, ge=1,
+        description="Keep only the first N transformer layers of the pretrained encoder before "
+        "fine-tuning (null: all). Fewer layers score proportionally faster.",
+    )
     quantize: bool = Field(default=False, description="int8 dynamic quantization at inference; off by default: "
                            "it cost 0.04 gold-test macro-F1 in bench/models.py (the limit is 0.01)")
 

@@ -206,7 +206,7 @@ def pip_requirements(kind: str) -> list[str]:
 
     base = ["mlflow", "pandas", "numpy", "scikit-learn", "joblib", "pysbd", "pydantic", "pyyaml"]
     if kind != "tfidf_logreg":
-        base += ["torch", "transformers", "tokenizers", "safetensors"]
+        base += ["torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime"]
     # A local build tag (torch "2.13.0+cpu") names a wheel PyPI does not serve: pin the release.
     return [f"{name}=={version(name).split('+')[0]}" for name in base]
 

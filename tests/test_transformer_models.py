@@ -227,7 +227,7 @@ def test_bundle_round_trip_predicts_identically_and_in_input_order(fixture, requ
     assert np.array_equal(loaded.predict_proba(TEXTS), model.predict_proba(TEXTS))
     assert (tmp_path / "bundle" / "encoder" / "model.safetensors").is_file()  # self-contained
     # int8 activations are scaled per batch, so compare orders on the fp32 path
-    loaded.use_quantize(False)
+    loaded.use_serving(quantize=False)
     together = loaded.predict_proba(TEXTS)  # batches of 3, sorted by length: not input order
     one_by_one = np.vstack([loaded.predict_proba([text]) for text in TEXTS])
     assert np.allclose(together, one_by_one, atol=1e-5)

@@ -40,7 +40,8 @@ class EmbedLogreg:
         settings = self.settings
         cache_dir = Path(settings.cache_dir) if cache and settings.cache_dir else None
         return embed_texts(list(texts), self.model_dir_, settings.inference_batch_size, cache_dir,
-                           max_length=settings.max_length, quantize=settings.quantize, num_threads=settings.num_threads)
+                           max_length=settings.max_length, quantize=settings.quantize, num_threads=settings.num_threads,
+                           runtime_name=settings.runtime)
 
     def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
             dev: pd.DataFrame | None = None) -> "EmbedLogreg":
@@ -51,9 +52,9 @@ class EmbedLogreg:
         self.classifier_.fit(features, list(targets), sample_weight=weights)
         return self
 
-    def use_quantize(self, quantize: bool) -> None:
-        """Embed with an int8-quantized encoder at predict time, or not (the bench compares both)."""
-        self.settings = self.settings.model_copy(update={"quantize": quantize})
+    def use_serving(self, **settings: object) -> None:
+        """Embed with other ``runtime`` / ``quantize`` settings at predict time (the bench compares them)."""
+        self.settings = self.settings.model_copy(update=settings)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         assert self.classifier_ is not None, "fit or load the model first"

@@ -13,17 +13,19 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
 from pipeline.classifiers.base import write_manifest
+from pipeline.classifiers import runtime
 from pipeline.classifiers.torch_utils import (Tokenized, batched_inference, bucketed_batches, load_pretrained,
-                                              load_tokenizer, quantize_int8, seed_torch, set_threads)
+                                              load_tokenizer, seed_torch, set_threads)
 from pipeline.classifiers.weights import check_model_dir, resolve_model_dir
 from pipeline.config import FinetuneConfig
+from pipeline.errors import ModelError
 from pipeline.ingest import normalize_text
 
 if TYPE_CHECKING:
@@ -83,6 +85,23 @@ def early_stopping_split(texts: Sequence[str], dev: pd.DataFrame, fraction: floa
     return np.array([key not in held_keys for key in train_keys]), stop
 
 
+def keep_first_layers(model: "torch.nn.Module", count: int) -> None:
+    """Drop every transformer layer after the first ``count`` (BERT-style encoders:
+    ``base_model.encoder.layer``); the config follows, so the saved model reloads as is."""
+    layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+    if layers is None:
+        raise ModelError(f"num_layers: {type(model.base_model).__name__} has no encoder.layer list to cut")
+    if count > len(layers):
+        raise ModelError(f"num_layers: {count} asked, the pretrained encoder has {len(layers)}")
+    del layers[count:]
+    model.config.num_hidden_layers = count
+
+
+def class_probabilities(model: "torch.nn.Module", batch: dict) -> "torch.Tensor":
+    """The classification head's softmax for one padded batch."""
+    return model(**batch).logits.softmax(dim=-1)
+
+
 class FinetuneClassifier:
     """A transformer encoder with a classification head, fine-tuned on the training rows."""
 
@@ -97,7 +116,7 @@ class FinetuneClassifier:
         self.tokenizer_ = None
         self.history_: list[EpochRecord] = []
         self.best_epoch_: int | None = None
-        self._serving: "torch.nn.Module | None" = None
+        self._serving: "Callable[[dict], torch.Tensor] | None" = None
 
     # ----------------------------------------------------------------- training
     def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
@@ -134,6 +153,8 @@ class FinetuneClassifier:
             AutoModelForSequenceClassification, model_dir, num_labels=len(self.labels),
             id2label=dict(enumerate(self.labels)), label2id={label: i for i, label in enumerate(self.labels)},
         )
+        if settings.num_layers is not None:
+            keep_first_layers(model, settings.num_layers)
         tokenized = Tokenized(self.tokenizer_, texts, settings.max_length)
         steps_per_epoch = -(-len(texts) // settings.batch_size)
         optimizer = torch.optim.AdamW(self._parameter_groups(model), lr=settings.learning_rate, foreach=True)
@@ -190,32 +211,35 @@ class FinetuneClassifier:
                 {"params": no_decay, "weight_decay": 0.0}]
 
     def _dev_macro_f1(self, model: "torch.nn.Module", dev: pd.DataFrame) -> float:
-        probs = self._probabilities(model, dev["text"].astype(str).tolist())
+        probs = self._probabilities(lambda batch: class_probabilities(model, batch), dev["text"].astype(str).tolist())
         predicted = [self.labels[i] for i in probs.argmax(axis=1)]
         return float(f1_score(dev["label"].astype(str).tolist(), predicted, labels=self.labels,
                               average="macro", zero_division=0))
 
     # ---------------------------------------------------------------- inference
-    def _probabilities(self, model: "torch.nn.Module", texts: Sequence[str]) -> np.ndarray:
+    def _probabilities(self, forward: "Callable[[dict], torch.Tensor]", texts: Sequence[str]) -> np.ndarray:
         tokenized = Tokenized(self.tokenizer_, texts, self.settings.max_length)
-        return batched_inference(tokenized, lambda batch: model(**batch).logits.softmax(dim=-1),
-                                 self.settings.inference_batch_size, len(self.labels))
+        return batched_inference(tokenized, forward, self.settings.inference_batch_size, len(self.labels))
 
-    def serving_model(self) -> "torch.nn.Module":
-        """The model predictions run on: int8-quantized when ``quantize`` (built once)."""
+    def serving_forward(self) -> "Callable[[dict], torch.Tensor]":
+        """What predictions run on: torch or an ONNX Runtime export, int8 when ``quantize``
+        (built once per process)."""
         assert self.model_ is not None, "fit or load the model first"
         if self._serving is None:
-            self._serving = quantize_int8(self.model_) if self.settings.quantize else self.model_
+            settings = self.settings
+            self._serving = runtime.serving_forward(
+                self.model_, class_probabilities, runtime.example_batch(self.tokenizer_),
+                runtime=settings.runtime, quantize=settings.quantize, num_threads=settings.num_threads)
         return self._serving
 
-    def use_quantize(self, quantize: bool) -> None:
-        """Serve with int8 quantization on or off from now on (the bench compares both)."""
-        self.settings = self.settings.model_copy(update={"quantize": quantize})
+    def use_serving(self, **settings: object) -> None:
+        """Serve with other ``runtime`` / ``quantize`` settings from now on (the bench compares them)."""
+        self.settings = self.settings.model_copy(update=settings)
         self._serving = None
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         set_threads(self.settings.num_threads)
-        return self._probabilities(self.serving_model(), list(texts)).astype(np.float64)
+        return self._probabilities(self.serving_forward(), list(texts)).astype(np.float64)
 
     # ------------------------------------------------------------------ bundle
     def save(self, folder: Path) -> None:
