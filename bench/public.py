@@ -3,13 +3,14 @@
     .venv/bin/python bench/public.py                    # test tables (models fit on train + dev)
     .venv/bin/python bench/public.py --tune             # dev-only grid for the tf-idf settings
     .venv/bin/python bench/public.py --tune --grid C=0.5,1 word_ngram_max=3   # a grid of your own
+    .venv/bin/python bench/public.py --tune --folds 5   # 5-fold cross-validation of train + dev
     .venv/bin/python bench/public.py --datasets ruw --modes joint --models tfidf_logreg
 
 Each variant is its config (``configs/semeval2016.yaml``, ``configs/ruw.yaml``) with
 ``train.model`` and ``train.target_mode`` overridden, run through the same functions as
 ``stance run`` (adapter, gold labels, training rows, fit, prediction, metrics), without
-MLflow. ``--tune`` fits on the train split and scores the dev split only; test is never
-looked at. Needs ../shared/data (or STANCE_SHARED_DATA).
+MLflow. ``--tune`` fits on the train split and scores the dev split only (``--folds K``:
+the mean over K folds of train + dev); test is never looked at. Needs ../shared/data (or STANCE_SHARED_DATA).
 """
 
 from __future__ import annotations
@@ -114,8 +115,33 @@ def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
     return grid
 
 
-def run_tuning(datasets: list[str], modes: list[str], grid: dict[str, list[str]]) -> None:
-    """The dev-only grid: fit on train, score dev; pick the settings by dev F_avg."""
+def cross_validation_folds(examples: pd.DataFrame, folds: int, seed: int) -> list[pd.DataFrame]:
+    """``folds`` copies of the train and dev rows, each with one fold as dev and the rest as
+    train. Folds hold whole texts, stratified by each text's first (target, label); test
+    rows are left out."""
+    from sklearn.model_selection import StratifiedKFold
+
+    pool = examples.loc[examples["split"] != "test"]
+    firsts = pool.drop_duplicates("doc_id")
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    copies = []
+    for _, held in splitter.split(firsts, firsts["target"] + "|" + firsts["gold_label"]):
+        dev_docs = set(firsts["doc_id"].iloc[held])
+        copies.append(pool.assign(split=pool["doc_id"].map(lambda d: "dev" if d in dev_docs else "train")))
+    return copies
+
+
+def tuning_score(config: Config, examples: pd.DataFrame, folds: int) -> dict[str, float]:
+    """Dev metrics: fit on train, score dev; with ``folds`` > 1, the mean over a
+    cross-validation of train + dev instead (steadier than one dev split)."""
+    if folds <= 1:
+        return score_variant(config, examples, "dev")
+    runs = [score_variant(config, fold, "dev") for fold in cross_validation_folds(examples, folds, config.seed)]
+    return {key: sum(run[key] for run in runs) / len(runs) for key in runs[0]}
+
+
+def run_tuning(datasets: list[str], modes: list[str], grid: dict[str, list[str]], folds: int) -> None:
+    """The grid on dev (or cross-validated train + dev); pick the settings by dev F_avg."""
     print(*table_header(), sep="\n")
     keys = list(grid)
     for dataset, mode in itertools.product(datasets, modes):
@@ -125,7 +151,7 @@ def run_tuning(datasets: list[str], modes: list[str], grid: dict[str, list[str]]
             config = load_config(CONFIGS[dataset], overrides)
             labels = tuple(config.evaluate.f_avg_labels[:2])
             name = f"{mode}, " + ", ".join(f"{k}={v}" for k, v in zip(keys, values))
-            print(result_row(dataset, name, score_variant(config, examples, "dev"), "dev", labels), flush=True)
+            print(result_row(dataset, name, tuning_score(config, examples, folds), "dev", labels), flush=True)
 
 
 def main() -> None:
@@ -136,9 +162,11 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--tune", action="store_true", help="dev-only hyperparameter grid for tfidf_logreg")
     parser.add_argument("--grid", nargs="+", metavar="KEY=V1,V2", help="with --tune: the grid (default: TUNE_GRID)")
+    parser.add_argument("--folds", type=int, default=1,
+                        help="with --tune: cross-validate over train + dev in this many folds (1: the dev split)")
     args = parser.parse_args()
     if args.tune:
-        run_tuning(args.datasets, args.modes, parse_grid(args.grid))
+        run_tuning(args.datasets, args.modes, parse_grid(args.grid), args.folds)
         return
     run_test_tables(args.datasets, args.models, args.modes)
     pending = [m for m in ("embed_logreg", "finetune") if m not in available]

@@ -171,6 +171,11 @@ class TfidfLogregConfig(StrictModel):
     word_ngram_max: int = Field(default=2, ge=1, le=5)
     char_ngram_min: int = Field(default=2, ge=1, le=10)
     char_ngram_max: int = Field(default=5, ge=1, le=10)
+    char_analyzer: Literal["char_wb", "char"] = Field(
+        default="char_wb",
+        description="char_wb: character n-grams inside word boundaries; char: across them too "
+        "(n-grams spanning a space, as the SemEval organisers' baseline used)",
+    )
     min_df: int = Field(default=1, ge=1)
     C: float = Field(default=4.0, gt=0)
     class_weight: Literal["balanced"] | None = "balanced"
@@ -194,7 +199,12 @@ class TransformerConfig(StrictModel):
     max_length: int = Field(default=128, ge=8, le=512)
     inference_batch_size: int = Field(default=64, ge=1)
     num_threads: int | None = Field(default=None, ge=1, description="torch threads; null: torch's default (the core count)")
-    quantize: bool = Field(default=False, description="int8 dynamic quantization of the Linear layers at inference")
+    quantize: bool = Field(
+        default=False,
+        description="int8 dynamic quantization of the Linear layers at inference (by torch or by ONNX "
+        "Runtime, per runtime); activations are scaled per batch, so a row's scores can move slightly "
+        "with its batch mates",
+    )
     runtime: Literal["torch", "onnxruntime"] = Field(
         default="torch",
         description="What runs inference: torch, or an ONNX export of the model run by ONNX Runtime "
@@ -233,8 +243,6 @@ class FinetuneConfig(TransformerConfig):
         description="Keep only the first N transformer layers of the pretrained encoder before "
         "fine-tuning (null: all). Fewer layers score proportionally faster.",
     )
-    quantize: bool = Field(default=False, description="int8 dynamic quantization at inference; off by default: "
-                           "it cost 0.04 gold-test macro-F1 in bench/models.py (the limit is 0.01)")
 
 
 class TrainConfig(StrictModel):

@@ -56,3 +56,18 @@ def test_shared_data_placeholder_uses_env(monkeypatch, tmp_path):
     monkeypatch.setenv("STANCE_SHARED_DATA", "/elsewhere")
     config = load_config(path)
     assert config.path(config.data.articles) == Path("/elsewhere/ukraine-news/articles")
+
+
+def test_tfidf_char_analyzer_reaches_the_vectorizer():
+    from pipeline.classifiers.tfidf import build_pipeline
+    from pipeline.config import TfidfLogregConfig
+
+    def char_features(analyzer: str) -> set[str]:
+        pipeline = build_pipeline(TfidfLogregConfig(char_analyzer=analyzer, char_ngram_min=3, char_ngram_max=3), seed=1)
+        char = dict(pipeline.named_steps["features"].transformer_list)["char"]
+        return set(char.fit(["no troops"]).get_feature_names_out())
+
+    assert "o t" in char_features("char")  # spans the space between words
+    assert "o t" not in char_features("char_wb")
+    with pytest.raises(ValueError, match="char_analyzer"):
+        TfidfLogregConfig(char_analyzer="bytes")

@@ -136,3 +136,26 @@ def test_semeval_config_runs_end_to_end_and_beats_the_majority_baseline(shared_e
     assert parent.data.metrics["test_rows"] == 1249
     assert parent.data.metrics["test_f_avg"] > 0.6522  # the published majority-class F_avg
     assert str(MlflowClient().get_model_version_by_alias("semeval2016-stance", "champion").version) == "1"
+
+
+def test_cross_validation_folds_partition_whole_texts_and_leave_test_out():
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from public import cross_validation_folds
+
+    docs = [f"t{i}" for i in range(20)]
+    examples = pd.DataFrame({
+        "doc_id": [d for d in docs for _ in range(2)],  # two targets per text, as in RUW
+        "target": ["A", "B"] * 20,
+        "gold_label": ["FAVOR", "AGAINST", "NONE", "AGAINST"] * 10,
+        "split": ["test"] * 8 + ["dev"] * 6 + ["train"] * 26,
+    })
+    folds = cross_validation_folds(examples, folds=4, seed=3)
+    assert len(folds) == 4
+    held = [set(fold.loc[fold["split"] == "dev", "doc_id"]) for fold in folds]
+    pool = set(examples.loc[examples["split"] != "test", "doc_id"])
+    assert set().union(*held) == pool and sum(map(len, held)) == len(pool)  # each text held out once
+    for fold in folds:
+        assert not fold["doc_id"].isin(set(docs[:4])).any()  # test texts never appear
+        assert (fold.groupby("doc_id")["split"].nunique() == 1).all()  # a text's rows stay together

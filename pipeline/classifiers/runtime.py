@@ -119,5 +119,10 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     """ONNX Runtime's dynamic int8 quantization (weights int8, activations quantized on the fly)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # the quantizer logs a line per tensor and a pre-processing hint to the root logger
+    try:
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(previous)
     return target

@@ -23,7 +23,7 @@ def build_pipeline(settings: TfidfLogregConfig, seed: int) -> Pipeline:
     features = FeatureUnion([
         ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, settings.word_ngram_max),
                                  min_df=settings.min_df, sublinear_tf=True, lowercase=True)),
-        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(settings.char_ngram_min, settings.char_ngram_max),
+        ("char", TfidfVectorizer(analyzer=settings.char_analyzer, ngram_range=(settings.char_ngram_min, settings.char_ngram_max),
                                  min_df=settings.min_df, sublinear_tf=True, lowercase=True)),
     ])
     classifier = LogisticRegression(C=settings.C, class_weight=settings.class_weight,
