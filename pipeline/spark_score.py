@@ -94,7 +94,10 @@ def score_frame(frame, model_uri: str, labels: Sequence[str], options: ScoreOpti
     predict = mlflow.pyfunc.spark_udf(frame.sparkSession, model_uri, result_type=result_type, env_manager="local")
     with_error = frame.withColumn("__error", problems(F.col(text)))
     ok = F.col("__error") == ""
-    scored = with_error.withColumn("__pred", predict(F.struct(F.when(ok, F.col(text)).otherwise(F.lit("")).alias("text"))))
+    fields = [F.when(ok, F.col(text)).otherwise(F.lit("")).alias("text")]
+    if "target" in frame.columns:  # target-aware models read it, as on the local engine; text-only models ignore it
+        fields.append(F.coalesce(F.col("target").cast("string"), F.lit("None")).alias("target"))
+    scored = with_error.withColumn("__pred", predict(F.struct(*fields)))
     kept = [F.col(f"`{name}`") for name in frame.columns if name not in {*outputs, "error"}]
     predicted = [F.when(ok, F.col(f"__pred.{name}")).otherwise(F.lit("" if name == "stance" else None)).alias(name)
                  for name in outputs]

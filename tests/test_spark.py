@@ -47,3 +47,33 @@ def test_spark_scores_like_the_local_engine(tiny_config, workdir):
     assert set(expected["stance"]) - {""} <= {"support", "conditional", "rule_out", "none"}
     for column in ["confidence", "p_support", "p_conditional", "p_rule_out", "p_none"]:
         np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float), atol=1e-9, rtol=0)
+
+
+@pytest.mark.spark
+def test_spark_passes_the_target_column_to_a_target_aware_model(workdir):
+    pytest.importorskip("pyspark", reason="the [spark] extra is not installed: pip install -e '.[spark]'")
+    from public_fixtures import semeval_dataset_section, write_dataset_config, write_semeval_files
+
+    config = write_dataset_config(workdir, semeval_dataset_section(write_semeval_files(workdir / "semeval")))
+    trained = runner.invoke(app, ["run", "--config", str(config)])
+    assert trained.exit_code == 0, trained.output
+    source = workdir / "tweets.parquet"
+    targets = ["Atheism", "Climate Change is a Real Concern"] * 4
+    texts = ["I trust reason", "so much hoax", "", "the climate is changing", "prayer works", "hoax", "x", "science"]
+    pd.DataFrame({"id": range(8), "target": targets, "text": texts}).to_parquet(source)
+    common = ["--model", "models:/tiny-public-stance@champion"]
+    local = runner.invoke(app, ["score", str(source), "-o", "local.parquet", *common])
+    spark = runner.invoke(app, ["score", str(source), "-o", "spark.parquet", "--engine", "spark", *common])
+    assert local.exit_code == 0 and spark.exit_code == 0, (local.output, spark.output)
+    expected, got = read_table(workdir / "local.parquet"), read_table(workdir / "spark.parquet")
+    assert list(got["stance"]) == list(expected["stance"])
+    for column in ["p_FAVOR", "p_AGAINST", "p_NONE"]:
+        np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float), atol=1e-9, rtol=0)
+    # a per-target model gives one text different scores under different targets
+    same_text = pd.DataFrame({"id": [0, 1], "target": targets[:2], "text": ["I trust reason"] * 2})
+    same_text.to_parquet(source)
+    spark = runner.invoke(app, ["score", str(source), "-o", "spark2.parquet", "--engine", "spark", *common])
+    assert spark.exit_code == 0, spark.output
+    both = read_table(workdir / "spark2.parquet")
+    assert not np.allclose(both.loc[0, ["p_FAVOR", "p_AGAINST", "p_NONE"]].to_numpy(float),
+                           both.loc[1, ["p_FAVOR", "p_AGAINST", "p_NONE"]].to_numpy(float))
