@@ -250,8 +250,9 @@ class TrainConfig(StrictModel):
     include_gold_dev: bool = True
     extra_gold: list[str] = Field(
         default_factory=list,
-        description="More gold sentence files (doc_id,text,label) to train on, e.g. another corpus's "
-        "gold; rows matching this config's gold test are dropped.",
+        description="More gold sentence files (doc_id,text,label; plus target when target_mode is "
+        "per_target or joint) to train on, e.g. another corpus's gold; rows matching this config's "
+        "gold test are dropped.",
     )
     tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
     embed_logreg: EmbedLogregConfig = EmbedLogregConfig()

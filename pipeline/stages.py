@@ -195,8 +195,8 @@ def run_train(config: Config) -> dict[str, float]:
         from pipeline.labeling.gold import load_gold
         from pipeline.train import add_extra_gold
 
-        extra = [load_gold(config.path(path), config.labels) for path in config.train.extra_gold]
-        rows = add_extra_gold(rows, extra, gold_test)
+        extra = {str(config.path(path)): load_gold(config.path(path), config.labels) for path in config.train.extra_gold}
+        rows = add_extra_gold(rows, extra, gold_test, target_aware=config.train.target_mode != "none")
     result = fit_target_aware(config, rows, gold_dev)
     staging = paths.model_dir.with_name(paths.model_dir.name + ".tmp")
     _clear(staging)

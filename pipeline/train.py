@@ -32,17 +32,31 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
     return rows.reset_index(drop=True)
 
 
-def add_extra_gold(rows: pd.DataFrame, extra: list[pd.DataFrame], gold_test: pd.DataFrame | None) -> pd.DataFrame:
-    """Append gold sentences from other sets (confidence 1); drop any that equal a gold-test
-    sentence or a sentence already in ``rows``, so nothing is counted twice or leaks."""
-    blocked = set(rows["text"].map(normalize_text))
-    if gold_test is not None:
-        blocked |= set(gold_test["text"].map(normalize_text))
+def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test: pd.DataFrame | None,
+                   target_aware: bool = False) -> pd.DataFrame:
+    """Append gold sentences from other sets (``extra``: frames by source path; confidence 1).
+
+    A sentence equal to a gold-test sentence is dropped (no leak), and so is one already in
+    ``rows`` or an earlier extra set (nothing counted twice). ``target_aware``: the rows carry
+    a ``target`` the model reads, so each extra set must have a ``target`` column too, and a
+    sentence is "already there" only under the same target.
+    """
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        text = frame["text"].map(normalize_text)
+        return text + "\x1f" + frame["target"].astype(str) if target_aware else text
+
+    test_texts = set(gold_test["text"].map(normalize_text)) if gold_test is not None else set()
+    seen = set(keys(rows))
+    columns = ["doc_id", "text", "label", "label_source", "confidence", *(["target"] if target_aware else [])]
     frames = [rows]
-    for gold in extra:
-        keep = gold.loc[~gold["text"].map(normalize_text).isin(blocked)]
-        blocked |= set(keep["text"].map(normalize_text))
-        frames.append(keep.assign(label_source="gold", confidence=1.0)[["doc_id", "text", "label", "label_source", "confidence"]])
+    for source, gold in extra.items():
+        if target_aware and "target" not in gold.columns:
+            raise InputError(f"{source}: no 'target' column; train.target_mode is target-aware, so every "
+                             "train.extra_gold row needs the target its label is about")
+        gold_keys = keys(gold)
+        keep = ~gold["text"].map(normalize_text).isin(test_texts) & ~gold_keys.isin(seen)
+        seen |= set(gold_keys[keep])
+        frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0)[columns])
     return pd.concat(frames, ignore_index=True)
 
 
