@@ -4,6 +4,7 @@
     .venv/bin/python bench/public.py --tune             # dev-only grid for the tf-idf settings
     .venv/bin/python bench/public.py --tune --grid C=0.5,1 word_ngram_max=3   # a grid of your own
     .venv/bin/python bench/public.py --tune --folds 5   # 5-fold cross-validation of train + dev
+    .venv/bin/python bench/public.py --tune --folds 5 --models ensemble --grid "ensemble.weights=[0.7,0.3],[0.5,0.5]"
     .venv/bin/python bench/public.py --datasets ruw --modes joint --models tfidf_logreg
 
 Each variant is its config (``configs/semeval2016.yaml``, ``configs/ruw.yaml``) with
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import sys
 from pathlib import Path
 from typing import get_args
@@ -103,15 +105,16 @@ def run_test_tables(datasets: list[str], models: list[str], modes: list[str]) ->
 
 
 def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
-    """``KEY=V1,V2`` items (keys under ``train.tfidf_logreg``) as a grid; none: TUNE_GRID."""
-    if not items:
-        return TUNE_GRID
+    """``KEY=V1,V2`` items as a grid of ``train.*`` overrides; a KEY without a dot is under
+    ``train.tfidf_logreg``. Commas inside brackets belong to a value
+    (``ensemble.weights=[0.7,0.3],[0.5,0.5]``). None: TUNE_GRID."""
+    items = items or [f"{key}={','.join(values)}" for key, values in TUNE_GRID.items()]
     grid = {}
     for item in items:
         key, sep, values = item.partition("=")
         if not sep or not values:
             raise SystemExit(f"--grid {item!r}: expected KEY=V1,V2 (e.g. C=0.5,1,2)")
-        grid[key] = values.split(",")
+        grid[f"train.{key}" if "." in key else f"train.tfidf_logreg.{key}"] = re.split(r",(?![^\[]*\])", values)
     return grid
 
 
@@ -140,17 +143,17 @@ def tuning_score(config: Config, examples: pd.DataFrame, folds: int) -> dict[str
     return {key: sum(run[key] for run in runs) / len(runs) for key in runs[0]}
 
 
-def run_tuning(datasets: list[str], modes: list[str], grid: dict[str, list[str]], folds: int) -> None:
+def run_tuning(datasets: list[str], models: list[str], modes: list[str], grid: dict[str, list[str]], folds: int) -> None:
     """The grid on dev (or cross-validated train + dev); pick the settings by dev F_avg."""
     print(*table_header(), sep="\n")
     keys = list(grid)
-    for dataset, mode in itertools.product(datasets, modes):
+    for dataset, model, mode in itertools.product(datasets, models, modes):
         examples = load_dataset(load_config(CONFIGS[dataset]))
         for values in itertools.product(*grid.values()):
-            overrides = [f"train.target_mode={mode}", *[f"train.tfidf_logreg.{k}={v}" for k, v in zip(keys, values)]]
+            overrides = [f"train.model={model}", f"train.target_mode={mode}", *[f"{k}={v}" for k, v in zip(keys, values)]]
             config = load_config(CONFIGS[dataset], overrides)
             labels = tuple(config.evaluate.f_avg_labels[:2])
-            name = f"{mode}, " + ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+            name = f"{model}, {mode}, " + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(keys, values))
             print(result_row(dataset, name, tuning_score(config, examples, folds), "dev", labels), flush=True)
 
 
@@ -158,7 +161,8 @@ def main() -> None:
     available = list(get_args(TrainConfig.model_fields["model"].annotation))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
-    parser.add_argument("--models", nargs="+", choices=available, default=available)
+    parser.add_argument("--models", nargs="+", choices=available, default=None,
+                        help="default: every kind (with --tune: tfidf_logreg)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--tune", action="store_true", help="dev-only hyperparameter grid for tfidf_logreg")
     parser.add_argument("--grid", nargs="+", metavar="KEY=V1,V2", help="with --tune: the grid (default: TUNE_GRID)")
@@ -166,12 +170,9 @@ def main() -> None:
                         help="with --tune: cross-validate over train + dev in this many folds (1: the dev split)")
     args = parser.parse_args()
     if args.tune:
-        run_tuning(args.datasets, args.modes, parse_grid(args.grid), args.folds)
+        run_tuning(args.datasets, args.models or ["tfidf_logreg"], args.modes, parse_grid(args.grid), args.folds)
         return
-    run_test_tables(args.datasets, args.models, args.modes)
-    pending = [m for m in ("embed_logreg", "finetune") if m not in available]
-    if pending:
-        print(f"\n{', '.join(pending)}: pending (not yet among train.model's choices: {', '.join(available)})")
+    run_test_tables(args.datasets, args.models or available, args.modes)
 
 
 if __name__ == "__main__":

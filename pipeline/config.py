@@ -245,8 +245,35 @@ class FinetuneConfig(TransformerConfig):
     )
 
 
+MemberKind = Literal["tfidf_logreg", "embed_logreg", "finetune"]
+
+
+class EnsembleConfig(StrictModel):
+    """A weighted average of other kinds' class probabilities; each member is configured by
+    its own section (``train.tfidf_logreg``, ...)."""
+
+    members: list[MemberKind] = Field(default_factory=lambda: ["tfidf_logreg", "embed_logreg"], min_length=2)
+    weights: list[float] | None = Field(
+        default=None, description="one positive weight per member (normalized to sum to 1); null: equal weights")
+
+    @model_validator(mode="after")
+    def _members_and_weights(self) -> "EnsembleConfig":
+        if len(set(self.members)) != len(self.members):
+            raise ValueError("members must not repeat a kind")
+        if self.weights is not None:
+            if len(self.weights) != len(self.members):
+                raise ValueError(f"weights: {len(self.weights)} given for {len(self.members)} members")
+            if any(w <= 0 for w in self.weights):
+                raise ValueError("weights must be positive")
+        return self
+
+    def normalized_weights(self) -> list[float]:
+        raw = self.weights or [1.0] * len(self.members)
+        return [w / sum(raw) for w in raw]
+
+
 class TrainConfig(StrictModel):
-    model: Literal["tfidf_logreg", "embed_logreg", "finetune"] = "tfidf_logreg"
+    model: Literal["tfidf_logreg", "embed_logreg", "finetune", "ensemble"] = "tfidf_logreg"
     include_gold_dev: bool = True
     extra_gold: list[str] = Field(
         default_factory=list,
@@ -257,6 +284,7 @@ class TrainConfig(StrictModel):
     tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
     embed_logreg: EmbedLogregConfig = EmbedLogregConfig()
     finetune: FinetuneConfig = FinetuneConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
     target_mode: Literal["none", "per_target", "joint"] = Field(
         default="none",
         description="none: text only; per_target: one model per stance target, chosen by the row's "

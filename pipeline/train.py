@@ -74,6 +74,13 @@ def build_classifier(config: Config) -> StanceClassifier:
         from pipeline.classifiers.finetune import FinetuneClassifier
 
         return FinetuneClassifier(config.labels, config.train.finetune, config.seed)
+    if config.train.model == "ensemble":
+        from pipeline.classifiers.ensemble import EnsembleClassifier
+
+        settings = config.train.ensemble
+        members = [build_classifier(config.model_copy(update={"train": config.train.model_copy(update={"model": kind})}))
+                   for kind in settings.members]
+        return EnsembleClassifier(config.labels, members, settings.normalized_weights())
     raise InputError(f"train.model: unknown model {config.train.model!r}")
 
 

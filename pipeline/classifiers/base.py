@@ -56,6 +56,10 @@ def load_bundle(folder: Path) -> StanceClassifier:
         from pipeline.classifiers.finetune import FinetuneClassifier
 
         return FinetuneClassifier.load(folder, manifest)
+    if kind == "ensemble":
+        from pipeline.classifiers.ensemble import EnsembleClassifier
+
+        return EnsembleClassifier.load(folder, manifest)
     raise ModelError(f"{folder}: unknown classifier kind {kind!r}")
 
 
