@@ -219,6 +219,13 @@ class EmbedLogregConfig(TransformerConfig):
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = Field(default=2000, ge=10)
     cache_dir: str | None = Field(default=".cache", description="embedding cache folder; null: no cache")
+    contrastive_iterations: int = Field(
+        default=0, ge=0, le=50,
+        description="SetFit-style contrastive fine-tuning of the encoder before the logistic "
+        "regression: pairs per training row and label side (0: the encoder stays frozen)",
+    )
+    contrastive_learning_rate: float = Field(default=2e-5, gt=0, le=1e-2)
+    contrastive_batch_size: int = Field(default=16, ge=1)
 
 
 class FinetuneConfig(TransformerConfig):

@@ -1,4 +1,7 @@
-"""``embed_logreg``: frozen sentence embeddings (mean-pooled MiniLM) + logistic regression.
+"""``embed_logreg``: sentence embeddings (mean-pooled MiniLM) + logistic regression.
+
+The encoder is frozen, or first tuned contrastively on the training rows
+(``contrastive_iterations`` > 0: the SetFit method, ``pipeline/classifiers/contrastive.py``).
 
 The bundle holds a copy of the encoder weights (``encoder/``) beside the fitted logistic
 regression, so a registered model embeds at predict time without the weights package.
@@ -6,6 +9,7 @@ regression, so a registered model embeds at predict time without the weights pac
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -34,6 +38,7 @@ class EmbedLogreg:
         self.seed = seed
         self.model_dir_: Path | None = None
         self.classifier_: LogisticRegression | None = None
+        self._tuned_dir: tempfile.TemporaryDirectory | None = None  # a contrastively tuned encoder lives here until saved
 
     def _embed(self, texts: Sequence[str], cache: bool) -> np.ndarray:
         assert self.model_dir_ is not None, "fit or load the model first"
@@ -46,7 +51,14 @@ class EmbedLogreg:
     def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
             dev: pd.DataFrame | None = None) -> "EmbedLogreg":
         self.model_dir_ = resolve_model_dir(self.settings.model_dir)
-        features = self._embed(texts, cache=True)
+        tuned = self.settings.contrastive_iterations > 0
+        if tuned:  # SetFit: tune the encoder first; its vectors are new, so they are not cached
+            from pipeline.classifiers.contrastive import contrastive_finetune
+
+            self._tuned_dir = tempfile.TemporaryDirectory(prefix="stance-setfit-")
+            self.model_dir_ = contrastive_finetune(self.model_dir_, list(texts), list(targets), self.settings,
+                                                   self.seed, Path(self._tuned_dir.name))
+        features = self._embed(texts, cache=not tuned)
         self.classifier_ = LogisticRegression(C=self.settings.C, class_weight=self.settings.class_weight,
                                               max_iter=self.settings.max_iter, random_state=self.seed)
         self.classifier_.fit(features, list(targets), sample_weight=weights)
