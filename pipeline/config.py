@@ -171,6 +171,11 @@ class TfidfLogregConfig(StrictModel):
     word_ngram_max: int = Field(default=2, ge=1, le=5)
     char_ngram_min: int = Field(default=2, ge=1, le=10)
     char_ngram_max: int = Field(default=5, ge=1, le=10)
+    word_token_pattern: str = Field(
+        default=r"(?u)\b\w\w+\b",
+        description="regex for word tokens (scikit-learn's default: 2+ word characters); e.g. "
+        r"(?u)[#@]?\b\w\w+\b keeps hashtags and mentions apart from plain words",
+    )
     char_analyzer: Literal["char_wb", "char"] = Field(
         default="char_wb",
         description="char_wb: character n-grams inside word boundaries; char: across them too "

@@ -71,3 +71,13 @@ def test_tfidf_char_analyzer_reaches_the_vectorizer():
     assert "o t" not in char_features("char_wb")
     with pytest.raises(ValueError, match="char_analyzer"):
         TfidfLogregConfig(char_analyzer="bytes")
+
+
+def test_tfidf_word_token_pattern_reaches_the_vectorizer(tmp_path):
+    from pipeline.classifiers.tfidf import build_pipeline
+
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 1\n")
+    config = load_config(path, [r"train.tfidf_logreg.word_token_pattern=(?u)[#@]?\b\w\w+\b"])
+    word = dict(build_pipeline(config.train.tfidf_logreg, seed=1).named_steps["features"].transformer_list)["word"]
+    assert {"#prolife", "prolife", "@me"} <= set(word.fit(["#prolife and prolife to @me"]).get_feature_names_out())

@@ -22,6 +22,7 @@ def build_pipeline(settings: TfidfLogregConfig, seed: int) -> Pipeline:
     """The scikit-learn pipeline; every hyperparameter comes from the config."""
     features = FeatureUnion([
         ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, settings.word_ngram_max),
+                                 token_pattern=settings.word_token_pattern,
                                  min_df=settings.min_df, sublinear_tf=True, lowercase=True)),
         ("char", TfidfVectorizer(analyzer=settings.char_analyzer, ngram_range=(settings.char_ngram_min, settings.char_ngram_max),
                                  min_df=settings.min_df, sublinear_tf=True, lowercase=True)),
