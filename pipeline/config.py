@@ -304,6 +304,11 @@ class TrainConfig(StrictModel):
     )
     joint_template: str = "{target} [SEP] {text}"
 
+    @property
+    def target_aware(self) -> bool:
+        """Whether the model reads each row's ``target`` (per_target or joint)."""
+        return self.target_mode != "none"
+
     @field_validator("joint_template")
     @classmethod
     def _template_fields(cls, template: str) -> str:
@@ -368,7 +373,7 @@ class Config(StrictModel):
             raise ValueError(f"label.priority names {sorted(unknown)}, not in labels {self.labels}")
         if set(self.evaluate.f_avg_labels) - set(self.labels):
             raise ValueError(f"evaluate.f_avg_labels {self.evaluate.f_avg_labels} must be among labels {self.labels}")
-        if self.train.target_mode != "none" and self.data.dataset is None:
+        if self.train.target_aware and self.data.dataset is None:
             raise ValueError(f"train.target_mode {self.train.target_mode!r} needs data.dataset (rows with a target)")
         return self
 

@@ -192,11 +192,9 @@ def run_train(config: Config) -> dict[str, float]:
         labeled = training_pool(labeled, config.train.include_gold_dev)
     rows = training_rows(labeled, gold_test, config.train.include_gold_dev)
     if config.train.extra_gold:
-        from pipeline.labeling.gold import load_gold
-        from pipeline.train import add_extra_gold
+        from pipeline.train import add_extra_gold, load_extra_gold
 
-        extra = {str(config.path(path)): load_gold(config.path(path), config.labels) for path in config.train.extra_gold}
-        rows = add_extra_gold(rows, extra, gold_test, target_aware=config.train.target_mode != "none")
+        rows = add_extra_gold(rows, load_extra_gold(config), gold_test, target_aware=config.train.target_aware)
     result = fit_target_aware(config, rows, gold_dev)
     staging = paths.model_dir.with_name(paths.model_dir.name + ".tmp")
     _clear(staging)
@@ -206,7 +204,7 @@ def run_train(config: Config) -> dict[str, float]:
     tracking.log_metrics(result.metrics)
     tracking.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
     model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels,
-                                          target_column=config.train.target_mode != "none")
+                                          target_column=config.train.target_aware)
     run_id = mlflow.active_run().info.run_id
     tracking.dump_json({"model_uri": model_uri, "run_id": run_id, "model": config.train.model,
                         "config_hash": config.config_hash(), "metrics": result.metrics}, paths.train_info)
@@ -304,6 +302,10 @@ def preflight(config: Config, stages: list[str]) -> None:
             hint = " (set STANCE_SHARED_DATA or the shared_data key)" if "{shared_data}" in config.data.articles else ""
             raise InputError(f"{source}: articles not found (data.articles){hint}")
     load_gold_sets(config)  # validates every gold row up front
+    if "train" in stages and config.train.extra_gold:
+        from pipeline.train import load_extra_gold
+
+        load_extra_gold(config)  # likewise the extra gold files, targets included
     if config.label.functions is not None and any(s in stages for s in ("label",)):
         from pipeline.labeling.suites import get_suite
 

@@ -32,6 +32,24 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
     return rows.reset_index(drop=True)
 
 
+def load_extra_gold(config: Config) -> dict[str, pd.DataFrame]:
+    """The ``train.extra_gold`` files by path, each read and checked like a gold file; with a
+    target-aware model each must also have a ``target`` column."""
+    from pipeline.labeling.gold import load_gold
+
+    extra = {str(config.path(path)): load_gold(config.path(path), config.labels) for path in config.train.extra_gold}
+    if config.train.target_aware:
+        for source, gold in extra.items():
+            require_target_column(source, gold)
+    return extra
+
+
+def require_target_column(source: str, gold: pd.DataFrame) -> None:
+    if "target" not in gold.columns:
+        raise InputError(f"{source}: no 'target' column; train.target_mode is target-aware, so every "
+                         "train.extra_gold row needs the target its label is about")
+
+
 def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test: pd.DataFrame | None,
                    target_aware: bool = False) -> pd.DataFrame:
     """Append gold sentences from other sets (``extra``: frames by source path; confidence 1).
@@ -50,9 +68,8 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
     columns = ["doc_id", "text", "label", "label_source", "confidence", *(["target"] if target_aware else [])]
     frames = [rows]
     for source, gold in extra.items():
-        if target_aware and "target" not in gold.columns:
-            raise InputError(f"{source}: no 'target' column; train.target_mode is target-aware, so every "
-                             "train.extra_gold row needs the target its label is about")
+        if target_aware:
+            require_target_column(source, gold)
         gold_keys = keys(gold)
         keep = ~gold["text"].map(normalize_text).isin(test_texts) & ~gold_keys.isin(seen)
         seen |= set(gold_keys[keep])

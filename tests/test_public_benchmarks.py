@@ -83,6 +83,16 @@ def test_bad_dataset_row_fails_in_one_line_before_any_run(tiny_public, workdir):
     assert not (workdir / "mlflow.db").exists() and not (workdir / "interim").exists()
 
 
+def test_extra_gold_without_targets_fails_in_one_line_before_any_run(tiny_public, workdir):
+    extra = workdir / "extra.csv"
+    extra.write_text("doc_id,text,label\nx,I trust reason,FAVOR\n")
+    result = runner.invoke(app, ["run", "--config", str(tiny_public), "--set", f"train.extra_gold=[{extra}]"])
+    assert result.exit_code == 2
+    assert "extra.csv: no 'target' column; train.target_mode is target-aware" in result.output
+    assert "Traceback" not in result.output
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "interim").exists()
+
+
 def test_label_functions_with_a_dataset_is_a_config_error(tiny_public):
     result = runner.invoke(app, ["run", "--config", str(tiny_public), "--set", "label.functions=deployment"])
     assert result.exit_code == 2 and "set label.functions to null" in result.output
