@@ -7,12 +7,12 @@ scored on gold test, timed, and measured on disk.
 Each kind trains with its shipped config (``configs/default.yaml`` for tfidf_logreg,
 ``configs/<kind>.yaml`` for the others; they differ only in the train section), on training
 rows made in-process exactly as `stance run` makes them (ingest, label, `training_rows`),
-without touching the MLflow store. Each model is saved as a bundle and loaded back with `load_bundle`, so quality and speed are
-those of the served model. Scoring speed: ``--sentences`` distinct corpus sentences through
-`predict_proba` (the median of three passes after a warm-up call, which also builds the
-ONNX Runtime session), as
-`stance score` feeds the pyfunc model. The transformer kinds get one row per way of serving
-the same trained model: torch or ONNX Runtime, fp32 or int8 dynamic quantization.
+without touching the MLflow store. Each model is saved as a bundle and loaded back with
+`load_bundle`, so quality and speed are those of the served model. Scoring speed:
+``--sentences`` distinct corpus sentences through `predict_proba` (the median of three
+passes after a warm-up call, which also builds the ONNX Runtime session), as `stance score`
+feeds the pyfunc model. The transformer kinds get one row per way of serving the same
+trained model: torch or ONNX Runtime, fp32 or int8 dynamic quantization.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def markdown(rows: list[Row], labels: list[str], sentences: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
-    parser.add_argument("--sentences", type=int, default=2000, help="distinct corpus sentences scored for the speed column (at most the corpus's count)")
+    parser.add_argument("--sentences", type=int, default=2000,
+                        help="distinct corpus sentences scored for the speed column (at most the corpus's count)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every model, as `stance run --set`")
     args = parser.parse_args()

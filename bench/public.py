@@ -11,7 +11,8 @@ Each variant is its config (``configs/semeval2016.yaml``, ``configs/ruw.yaml``) 
 ``train.model`` and ``train.target_mode`` overridden, run through the same functions as
 ``stance run`` (adapter, gold labels, training rows, fit, prediction, metrics), without
 MLflow. ``--tune`` fits on the train split and scores the dev split only (``--folds K``:
-the mean over K folds of train + dev); test is never looked at. Needs ../shared/data (or STANCE_SHARED_DATA).
+the mean over K folds of train + dev); test is never looked at. Needs ../shared/data (or
+STANCE_SHARED_DATA).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
-from pipeline.classifiers.base import write_manifest
 from pipeline.classifiers import runtime
+from pipeline.classifiers.base import write_manifest
 from pipeline.classifiers.torch_utils import (Tokenized, batched_inference, bucketed_batches, load_pretrained,
                                               load_tokenizer, seed_torch, set_threads)
 from pipeline.classifiers.weights import check_model_dir, resolve_model_dir
