@@ -65,12 +65,14 @@ def _config(config: Path, overrides: Optional[list[str]]) -> Config:
 
 @app.command()
 @user_errors
-def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption) -> None:
-    """Run all stages (ingest, label, train, evaluate) under one MLflow parent run."""
+def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
+        force: bool = typer.Option(False, "--force", help="Rerun every stage, even those whose inputs, settings and code are unchanged.")) -> None:
+    """Run all stages (ingest, label, train, evaluate) under one MLflow parent run; a stage
+    whose inputs, settings and code are unchanged since its last run is skipped."""
     from pipeline.stages import run_pipeline
 
     cfg = _config(config, set_)
-    metrics = run_pipeline(cfg, config)
+    metrics = run_pipeline(cfg, config, force=force)
     typer.echo(f"test_macro_f1={metrics.get('test_macro_f1', float('nan')):.4f} "
                f"labeler_dev_macro_f1={metrics.get('labeler_dev_macro_f1', float('nan')):.4f}")
 

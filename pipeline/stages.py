@@ -240,18 +240,14 @@ def run_evaluate(config: Config) -> dict[str, float]:
     write_table(evaluation.report, reports / "classification_report.csv")
     write_table(evaluation.misclassified, reports / "misclassified.csv")
     write_table(evaluation.predictions, reports / "test_predictions.csv")
-    confusion_png = plot_confusion(evaluation.confusion, config.labels, reports / "confusion_matrix.png",
-                                   f"{config.train.model} on gold test")
-    calibration_png = plot_calibration(evaluation.calibration, reports / "calibration.png", f"{config.train.model} calibration")
+    plot_confusion(evaluation.confusion, config.labels, reports / "confusion_matrix.png", f"{config.train.model} on gold test")
+    plot_calibration(evaluation.calibration, reports / "calibration.png", f"{config.train.model} calibration")
     with atomic_path(reports / "metrics.json") as tmp:
         tmp.write_text(json.dumps(evaluation.metrics, indent=2), encoding="utf-8")
     tracking.log_metrics(evaluation.metrics)
     tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
                          source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
-    for file in ("classification_report.csv", "misclassified.csv", "test_predictions.csv", "metrics.json"):
-        tracking.log_file(reports / file, "evaluation")
-    tracking.log_file(confusion_png, "evaluation")
-    tracking.log_file(calibration_png, "evaluation")
+    _log_evaluation_files(reports)
     tracking.set_tags({"model_uri": info["model_uri"]})
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
@@ -260,6 +256,14 @@ def run_evaluate(config: Config) -> dict[str, float]:
                                               config.registry.gate_metric, evaluation.metrics, mlflow.active_run().info.run_id)
         log.info("registry: %s", decision.reason)
     return evaluation.metrics
+
+
+def _log_evaluation_files(reports: Path) -> None:
+    """The evaluation's reports and plots as artifacts of the active run."""
+    from pipeline.stage_cache import EVALUATION_FILES
+
+    for name in EVALUATION_FILES:
+        tracking.log_file(reports / name, "evaluation")
 
 
 STAGES = {"ingest": run_ingest, "label": run_label, "train": run_train, "evaluate": run_evaluate}
@@ -313,16 +317,48 @@ def preflight(config: Config, stages: list[str]) -> None:
 
 
 def run_stage(config: Config, stage: str) -> dict[str, float]:
-    """One stage alone, in its own MLflow run."""
+    """One stage alone, in its own MLflow run; it always runs, and stamps its result so that
+    a later ``stance run`` can skip it (:mod:`pipeline.stage_cache`)."""
+    from pipeline import stage_cache
+
     preflight(config, [stage])
     tracking.use_experiment(config.experiment)
-    with tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}):
+    with tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}) as run_id:
         tracking.log_params(config.flat_params())
-        return STAGES[stage](config)
+        fingerprint = stage_cache.fingerprint(config, stage, stage_cache.code_digest())
+        metrics = STAGES[stage](config)
+        stage_cache.write_stamp(config, stage, fingerprint, metrics, run_id)
+        return metrics
 
 
-def run_pipeline(config: Config, config_file: Path | None = None) -> dict[str, float]:
-    """All stages under one parent run; the headline metrics are copied to the parent."""
+def _run_or_reuse(config: Config, stage: str, code: str, force: bool, run_id: str) -> dict[str, float]:
+    """Run ``stage`` in the active child run, or, when an earlier run of it still stands
+    (same fingerprint, outputs and run), record that run's metrics here instead."""
+    from pipeline import stage_cache
+
+    fingerprint = stage_cache.fingerprint(config, stage, code)
+    stamp = None if force else stage_cache.reusable(config, stage, fingerprint)
+    if stamp is None:
+        metrics = STAGES[stage](config)
+        stage_cache.write_stamp(config, stage, fingerprint, metrics, run_id)
+        return metrics
+    tracking.set_tags({"skipped": "true", "reused_run_id": stamp.run_id})
+    tracking.log_metrics(stamp.metrics)
+    paths = StagePaths.of(config)
+    if stage == "train":
+        tracking.set_tags({"model_uri": json.loads(paths.train_info.read_text(encoding="utf-8"))["model_uri"]})
+    if stage == "evaluate":
+        _log_evaluation_files(paths.reports)
+    log.info("%s: inputs, settings and code unchanged since run %s; skipped (--force reruns it)", stage, stamp.run_id)
+    return stamp.metrics
+
+
+def run_pipeline(config: Config, config_file: Path | None = None, force: bool = False) -> dict[str, float]:
+    """All stages under one parent run, each in a child run; a stage whose inputs, settings
+    and code are unchanged since its last run is skipped unless ``force``. The headline
+    metrics are copied to the parent."""
+    from pipeline.stage_cache import code_digest
+
     order = list(STAGES)
     preflight(config, order)
     tracking.use_experiment(config.experiment)
@@ -332,8 +368,9 @@ def run_pipeline(config: Config, config_file: Path | None = None) -> dict[str, f
         tracking.log_dict(config.model_dump(mode="json"), "config/resolved_config.json")
         if config_file is not None and config_file.is_file():
             tracking.log_file(config_file, "config")
+        code = code_digest()
         for stage in order:
-            with tracking.run(stage, tags={"stage": stage}, nested=True):
-                collected.update(STAGES[stage](config))
+            with tracking.run(stage, tags={"stage": stage}, nested=True) as run_id:
+                collected.update(_run_or_reuse(config, stage, code, force, run_id))
         tracking.log_metrics(collected)
     return collected

@@ -63,10 +63,11 @@ def test_second_run_is_comparable_and_gate_keeps_a_better_champion(tiny_config, 
 
 def test_same_config_same_metrics(tiny_config, workdir):
     first = runner.invoke(app, ["run", "--config", str(tiny_config)])
-    second = runner.invoke(app, ["run", "--config", str(tiny_config)])
+    second = runner.invoke(app, ["run", "--config", str(tiny_config), "--force"])  # retrain, not reuse
     assert first.exit_code == second.exit_code == 0
     client = MlflowClient()
     experiment = client.get_experiment_by_name("tiny")
+    assert not any("skipped" in r.data.tags for r in client.search_runs([experiment.experiment_id]))
     parents = [r for r in client.search_runs([experiment.experiment_id]) if "mlflow.parentRunId" not in r.data.tags]
     keys = [k for k in parents[0].data.metrics if k.startswith(("test_", "labeler_"))]
     assert keys and all(parents[0].data.metrics[k] == parents[1].data.metrics[k] for k in keys)
