@@ -6,6 +6,7 @@
     .venv/bin/python bench/public.py --tune --folds 5   # 5-fold cross-validation of train + dev
     .venv/bin/python bench/public.py --tune --folds 5 --models ensemble --grid "ensemble.weights=[0.7,0.3],[0.5,0.5]"
     .venv/bin/python bench/public.py --datasets ruw --modes joint --models tfidf_logreg
+    .venv/bin/python bench/public.py --datasets semeval2016 --modes per_target --bootstrap 2000   # + 95% intervals
 
 Each variant is its config (``configs/semeval2016.yaml``, ``configs/ruw.yaml``) with
 ``train.model`` and ``train.target_mode`` overridden, run through the same functions as
@@ -33,7 +34,7 @@ from pipeline.classifiers.base import predictions_frame  # noqa: E402
 from pipeline.classifiers.targeted import fit_target_aware, predict_frame  # noqa: E402
 from pipeline.config import Config, TrainConfig, load_config  # noqa: E402
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool  # noqa: E402
-from pipeline.evaluate import evaluate_predictions  # noqa: E402
+from pipeline.evaluate import evaluate_predictions, f_avg_interval  # noqa: E402
 from pipeline.train import training_rows  # noqa: E402
 
 CONFIGS = {"semeval2016": REPO / "configs" / "semeval2016.yaml", "ruw": REPO / "configs" / "ruw.yaml"}
@@ -49,17 +50,23 @@ PUBLISHED = {
 TUNE_GRID = {"C": ["1", "4", "16"], "word_ngram_max": ["1", "3"], "class_weight": ["balanced", "null"]}
 
 
-def score_variant(config: Config, examples: pd.DataFrame, split: str) -> dict[str, float]:
+def score_variant(config: Config, examples: pd.DataFrame, split: str, resamples: int = 0) -> dict[str, float]:
     """Fit ``config``'s model as ``stance train`` does and score one split ("dev": trained
-    on train only; "test": on train, plus dev when the config says so)."""
+    on train only; "test": on train, plus dev when the config says so); with ``resamples``,
+    also a 95% bootstrap interval of the pooled F_avg over the split's rows."""
     labeled, _ = gold_labeled(examples, config.labels)
     gold = gold_split(examples, split)
     include_dev = split == "test" and config.train.include_gold_dev
     rows = training_rows(training_pool(labeled, include_dev), gold, include_gold_dev=True)
     result = fit_target_aware(config, rows, gold_split(examples, "dev") if split == "test" else None)
-    evaluation = evaluate_predictions(gold, predict_frame(result.classifier, gold), config.labels, split,
-                                      config.evaluate.calibration_bins, config.evaluate.f_avg_labels)
-    return {**evaluation.metrics, "train_seconds": result.metrics["train_seconds"]}
+    predicted = predict_frame(result.classifier, gold)
+    evaluation = evaluate_predictions(gold, predicted, config.labels, split, config.evaluate.calibration_bins,
+                                      config.evaluate.f_avg_labels)
+    metrics = {**evaluation.metrics, "train_seconds": result.metrics["train_seconds"]}
+    if resamples:
+        low, high = f_avg_interval(gold["label"], predicted["stance"], config.evaluate.f_avg_labels, resamples, config.seed)
+        metrics.update({f"{split}_f_avg_ci_low": low, f"{split}_f_avg_ci_high": high})
+    return metrics
 
 
 def majority_per_target(config: Config, examples: pd.DataFrame, split: str) -> dict[str, float]:
@@ -81,16 +88,19 @@ def result_row(dataset: str, system: str, m: dict[str, float], split: str, label
     cells = [m.get(f"{split}_f1_{favor}"), m.get(f"{split}_f1_{against}"), m.get(f"{split}_f_avg"),
              m.get(f"{split}_f_avg_targets_mean"), m.get(f"{split}_macro_f1")]
     seconds = f"{m['train_seconds']:.1f}" if "train_seconds" in m else ""
-    return f"| {dataset} | {system} | " + " | ".join(_pct(c) for c in cells) + f" | {seconds} |"
+    interval = f" | {_pct(m[f'{split}_f_avg_ci_low'])}-{_pct(m[f'{split}_f_avg_ci_high'])}" if f"{split}_f_avg_ci_low" in m else ""
+    return f"| {dataset} | {system} | " + " | ".join(_pct(c) for c in cells) + f" | {seconds}{interval} |"
 
 
-def table_header() -> list[str]:
-    return ["| dataset | system | F_favor | F_against | F_avg (pooled) | F_avg (mean over targets) | macro-F1 | train s |",
-            "|---|---|---|---|---|---|---|---|"]
+def table_header(interval: bool = False) -> list[str]:
+    """The table's head; ``interval``: with a last column for the bootstrap interval."""
+    extra = (" F_avg 95% bootstrap interval |", "---|") if interval else ("", "")
+    return ["| dataset | system | F_favor | F_against | F_avg (pooled) | F_avg (mean over targets) | macro-F1 | train s |" + extra[0],
+            "|---|---|---|---|---|---|---|---|" + extra[1]]
 
 
-def run_test_tables(datasets: list[str], models: list[str], modes: list[str]) -> None:
-    print(*table_header(), sep="\n")
+def run_test_tables(datasets: list[str], models: list[str], modes: list[str], resamples: int = 0) -> None:
+    print(*table_header(resamples > 0), sep="\n")
     for dataset in datasets:
         base = load_config(CONFIGS[dataset])
         examples = load_dataset(base)
@@ -101,7 +111,7 @@ def run_test_tables(datasets: list[str], models: list[str], modes: list[str]) ->
         print(result_row(dataset, "majority class per target (ours)", majority_per_target(base, examples, "test"), "test", labels))
         for model, mode in itertools.product(models, modes):
             config = load_config(CONFIGS[dataset], [f"train.model={model}", f"train.target_mode={mode}"])
-            metrics = score_variant(config, examples, "test")
+            metrics = score_variant(config, examples, "test", resamples)
             print(result_row(dataset, f"{model}, target_mode={mode}", metrics, "test", labels), flush=True)
 
 
@@ -169,11 +179,13 @@ def main() -> None:
     parser.add_argument("--grid", nargs="+", metavar="KEY=V1,V2", help="with --tune: the grid (default: TUNE_GRID)")
     parser.add_argument("--folds", type=int, default=1,
                         help="with --tune: cross-validate over train + dev in this many folds (1: the dev split)")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                        help="test tables: add a 95%% bootstrap interval of pooled F_avg from N resamples of the test rows")
     args = parser.parse_args()
     if args.tune:
         run_tuning(args.datasets, args.models or ["tfidf_logreg"], args.modes, parse_grid(args.grid), args.folds)
         return
-    run_test_tables(args.datasets, args.models or available, args.modes)
+    run_test_tables(args.datasets, args.models or available, args.modes, args.bootstrap)
 
 
 if __name__ == "__main__":

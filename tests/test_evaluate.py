@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.classifiers.base import predictions_frame
-from pipeline.evaluate import evaluate_predictions, expected_calibration_error, plot_confusion
+from pipeline.evaluate import evaluate_predictions, expected_calibration_error, f_avg, f_avg_interval, plot_confusion
 
 LABELS = ["support", "rule_out", "none"]
 
@@ -24,3 +24,17 @@ def test_metrics_match_a_hand_count(tmp_path):
 def test_ece_is_zero_for_perfectly_calibrated_bins():
     ece, table = expected_calibration_error(np.array([0.75] * 4), np.array([1, 1, 1, 0]), 10)
     assert ece == 0.0 and table["count"].sum() == 4
+
+
+def test_f_avg_interval_brackets_the_score_and_narrows_with_more_rows():
+    rng = np.random.default_rng(1)
+    labels = np.array(["FAVOR", "AGAINST", "NONE"])
+    truth = labels[rng.integers(0, 3, 4000)]
+    pred = np.where(rng.random(4000) < 0.7, truth, labels[rng.integers(0, 3, 4000)])
+    averaged = ["FAVOR", "AGAINST"]
+    small, large = f_avg_interval(truth[:400], pred[:400], averaged), f_avg_interval(truth, pred, averaged)
+    assert small[0] < f_avg(truth[:400], pred[:400], averaged) < small[1]
+    assert large[0] < f_avg(truth, pred, averaged) < large[1]
+    assert large[1] - large[0] < 0.6 * (small[1] - small[0])  # width ~ 1/sqrt(rows)
+    assert f_avg_interval(truth, pred, averaged, seed=3) == f_avg_interval(truth, pred, averaged, seed=3)
+    assert f_avg_interval(truth, truth, averaged) == (1.0, 1.0)
