@@ -34,7 +34,7 @@ from pipeline.classifiers.base import predictions_frame  # noqa: E402
 from pipeline.classifiers.targeted import fit_target_aware, predict_frame  # noqa: E402
 from pipeline.config import Config, TrainConfig, load_config  # noqa: E402
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool  # noqa: E402
-from pipeline.evaluate import evaluate_predictions, f_avg_interval  # noqa: E402
+from pipeline.evaluate import evaluate_predictions  # noqa: E402
 from pipeline.train import training_rows  # noqa: E402
 
 CONFIGS = {"semeval2016": REPO / "configs" / "semeval2016.yaml", "ruw": REPO / "configs" / "ruw.yaml"}
@@ -61,12 +61,8 @@ def score_variant(config: Config, examples: pd.DataFrame, split: str, resamples:
     result = fit_target_aware(config, rows, gold_split(examples, "dev") if split == "test" else None)
     predicted = predict_frame(result.classifier, gold)
     evaluation = evaluate_predictions(gold, predicted, config.labels, split, config.evaluate.calibration_bins,
-                                      config.evaluate.f_avg_labels)
-    metrics = {**evaluation.metrics, "train_seconds": result.metrics["train_seconds"]}
-    if resamples:
-        low, high = f_avg_interval(gold["label"], predicted["stance"], config.evaluate.f_avg_labels, resamples, config.seed)
-        metrics.update({f"{split}_f_avg_ci_low": low, f"{split}_f_avg_ci_high": high})
-    return metrics
+                                      config.evaluate.f_avg_labels, resamples, config.seed)
+    return {**evaluation.metrics, "train_seconds": result.metrics["train_seconds"]}
 
 
 def majority_per_target(config: Config, examples: pd.DataFrame, split: str) -> dict[str, float]:

@@ -327,6 +327,11 @@ class EvaluateConfig(StrictModel):
         description="Labels whose F1s are averaged into test_f_avg (SemEval-2016: [FAVOR, AGAINST]); "
         "empty: not computed.",
     )
+    bootstrap_resamples: int = Field(
+        default=1000, ge=0, le=100_000,
+        description="Resamples of the gold-test rows for the 95% bootstrap intervals of macro-F1 (and F_avg), "
+        "logged as test_macro_f1_ci_low/_ci_high; 0: not computed.",
+    )
 
 
 class RegistryConfig(StrictModel):

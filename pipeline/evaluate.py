@@ -47,10 +47,12 @@ def f_avg(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str])
     return float(np.mean(f1_score(list(y_true), list(y_pred), labels=list(averaged), average=None, zero_division=0)))
 
 
-def f_avg_interval(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str], resamples: int = 2000,
-                   seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """A percentile bootstrap interval of :func:`f_avg`: rows drawn with replacement
-    ``resamples`` times; how far the score could move on another test sample of this size."""
+def mean_f1_interval(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str], resamples: int = 2000,
+                     seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """A percentile bootstrap interval of the mean F1 of the ``averaged`` labels (macro-F1
+    when they are all the labels, :func:`f_avg` when FAVOR and AGAINST): rows drawn with
+    replacement ``resamples`` times; how far the score could move on another test sample
+    of this size."""
     y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
     draws = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
     scores = np.zeros(resamples)
@@ -85,12 +87,14 @@ def f_avg_metrics(gold: pd.DataFrame, y_pred: Sequence[str], averaged: Sequence[
 
 def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Sequence[str],
                          prefix: str = "test", calibration_bins: int = 10,
-                         f_avg_labels: Sequence[str] = ()) -> Evaluation:
+                         f_avg_labels: Sequence[str] = (), resamples: int = 0, seed: int = 0) -> Evaluation:
     """Compare predictions (``stance``, ``confidence``, ``p_<label>``) with gold ``label``.
 
     Metric names: ``{prefix}_macro_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_<label>``,
     ``{prefix}_precision_<label>``, ``{prefix}_recall_<label>``, ``{prefix}_ece``, ``{prefix}_rows``,
-    and with ``f_avg_labels`` those of :func:`f_avg_metrics`.
+    and with ``f_avg_labels`` those of :func:`f_avg_metrics`. With ``resamples``, the 95%
+    bootstrap interval of macro-F1 (and F_avg) as ``{prefix}_macro_f1_ci_low`` / ``_ci_high``
+    (``{prefix}_f_avg_ci_low`` / ``_ci_high``).
     """
     y_true = gold["label"].astype(str).tolist()
     y_pred = predicted["stance"].astype(str).tolist()
@@ -107,6 +111,11 @@ def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Se
         metrics[f"{prefix}_recall_{label}"] = float(recall[j])
     if f_avg_labels:
         metrics.update(f_avg_metrics(gold, y_pred, f_avg_labels, prefix))
+    if resamples:
+        for name, averaged in (("macro_f1", labels), ("f_avg", list(f_avg_labels))):
+            if averaged:
+                low, high = mean_f1_interval(y_true, y_pred, averaged, resamples, seed)
+                metrics.update({f"{prefix}_{name}_ci_low": low, f"{prefix}_{name}_ci_high": high})
     confidence = predicted["confidence"].to_numpy(dtype=float)
     correct = np.array(y_true) == np.array(y_pred)
     metrics[f"{prefix}_ece"], calibration = expected_calibration_error(confidence, correct, calibration_bins)

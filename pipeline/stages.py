@@ -235,7 +235,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     classifier = load_classifier(paths.model_dir)
     predicted = predict_frame(classifier, gold_test)
     evaluation = evaluate_predictions(gold_test, predicted, config.labels, "test", config.evaluate.calibration_bins,
-                                      config.evaluate.f_avg_labels)
+                                      config.evaluate.f_avg_labels, config.evaluate.bootstrap_resamples, config.seed)
     reports = paths.reports
     write_table(evaluation.report, reports / "classification_report.csv")
     write_table(evaluation.misclassified, reports / "misclassified.csv")

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.classifiers.base import predictions_frame
-from pipeline.evaluate import evaluate_predictions, expected_calibration_error, f_avg, f_avg_interval, plot_confusion
+from pipeline.evaluate import evaluate_predictions, expected_calibration_error, f_avg, mean_f1_interval, plot_confusion
 
 LABELS = ["support", "rule_out", "none"]
 
@@ -26,15 +26,26 @@ def test_ece_is_zero_for_perfectly_calibrated_bins():
     assert ece == 0.0 and table["count"].sum() == 4
 
 
-def test_f_avg_interval_brackets_the_score_and_narrows_with_more_rows():
+def test_f1_interval_brackets_the_score_and_narrows_with_more_rows():
     rng = np.random.default_rng(1)
     labels = np.array(["FAVOR", "AGAINST", "NONE"])
     truth = labels[rng.integers(0, 3, 4000)]
     pred = np.where(rng.random(4000) < 0.7, truth, labels[rng.integers(0, 3, 4000)])
     averaged = ["FAVOR", "AGAINST"]
-    small, large = f_avg_interval(truth[:400], pred[:400], averaged), f_avg_interval(truth, pred, averaged)
+    small, large = mean_f1_interval(truth[:400], pred[:400], averaged), mean_f1_interval(truth, pred, averaged)
     assert small[0] < f_avg(truth[:400], pred[:400], averaged) < small[1]
     assert large[0] < f_avg(truth, pred, averaged) < large[1]
     assert large[1] - large[0] < 0.6 * (small[1] - small[0])  # width ~ 1/sqrt(rows)
-    assert f_avg_interval(truth, pred, averaged, seed=3) == f_avg_interval(truth, pred, averaged, seed=3)
-    assert f_avg_interval(truth, truth, averaged) == (1.0, 1.0)
+    assert mean_f1_interval(truth, pred, averaged, seed=3) == mean_f1_interval(truth, pred, averaged, seed=3)
+    assert mean_f1_interval(truth, truth, averaged) == (1.0, 1.0)
+
+
+def test_evaluation_logs_the_macro_f1_interval_when_asked():
+    gold = pd.DataFrame({"label": ["a", "b", "c", "a"] * 50})
+    stance = ["a", "b", "b", "a"] * 50
+    predicted = predictions_frame(np.eye(3)[[["a", "b", "c"].index(s) for s in stance]], ["a", "b", "c"])
+    plain = evaluate_predictions(gold, predicted, ["a", "b", "c"]).metrics
+    assert not any(k.endswith("_ci_low") for k in plain)
+    metrics = evaluate_predictions(gold, predicted, ["a", "b", "c"], resamples=500, f_avg_labels=["a", "b"]).metrics
+    assert metrics["test_macro_f1_ci_low"] < metrics["test_macro_f1"] < metrics["test_macro_f1_ci_high"]
+    assert metrics["test_f_avg_ci_low"] < metrics["test_f_avg"] < metrics["test_f_avg_ci_high"]
