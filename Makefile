@@ -32,6 +32,7 @@ bench: setup  ## the README's benchmark tables (scoring: see README for its long
 	$(BIN)/python bench/models.py --sentences 2000
 	$(BIN)/python bench/public.py --models tfidf_logreg embed_logreg
 	$(BIN)/python bench/splitter.py
+	$(BIN)/python bench/hardware.py
 
 clean:
 	rm -rf data/interim data/processed reports models/*/ mlflow.db mlruns mlartifacts
