@@ -42,7 +42,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "evaluate": ("experiment", "labels", "none_label", "data", "train", "evaluate", "registry"),
 }
 EVALUATION_FILES = ("classification_report.csv", "misclassified.csv", "test_predictions.csv", "metrics.json",
-                    "confusion_matrix.png", "calibration.png")
+                    "confusion_matrix.png", "calibration.png", "model_card.md")
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "torch", "transformers", "onnxruntime")
 
 

@@ -225,6 +225,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
 
     from pipeline.classifiers.targeted import load_classifier, predict_frame
     from pipeline.evaluate import evaluate_predictions, plot_calibration, plot_confusion
+    from pipeline.model_card import render_model_card
 
     paths = StagePaths.of(config)
     _require(paths.train_info, "evaluate", "train")
@@ -247,14 +248,19 @@ def run_evaluate(config: Config) -> dict[str, float]:
     tracking.log_metrics(evaluation.metrics)
     tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
                          source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
-    _log_evaluation_files(reports)
     tracking.set_tags({"model_uri": info["model_uri"]})
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
+    decision = None
     if config.registry.enabled:
         decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
                                               config.registry.gate_metric, evaluation.metrics, mlflow.active_run().info.run_id)
         log.info("registry: %s", decision.reason)
+    card = render_model_card(config, run_name(config), info, evaluation.metrics, evaluation.report, decision,
+                             tracking.git_commit())
+    with atomic_path(reports / "model_card.md") as tmp:
+        tmp.write_text(card, encoding="utf-8")
+    _log_evaluation_files(reports)
     return evaluation.metrics
 
 
