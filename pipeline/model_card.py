@@ -97,8 +97,8 @@ def render_model_card(config: "Config", run_name: str, train_info: dict, metrics
     counts = ", ".join(f"{label} {int(train.get(f'train_rows_{label}', 0))}" for label in config.labels)
     lines += ["## Training data", "",
               f"{int(train.get('train_rows', 0))} rows ({counts}); {int(train.get('train_gold_rows', 0))} of them gold. "
-              f"Source: {_training_source(config)}. Every sentence of a gold-test article, and any sentence "
-              "equal to a gold-test sentence, is left out of training.", ""]
+              f"Source: {_training_source(config)}. Rows of a gold-test document (article), and any row whose "
+              "text equals a gold-test row, are left out of training.", ""]
     lines += ["## Evaluation on gold test", "",
               f"- rows: {int(metrics['test_rows'])}",
               f"- macro-F1: {_with_interval(metrics, 'macro_f1')}",
