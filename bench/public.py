@@ -178,6 +178,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
                         help="test tables: add a 95%% bootstrap interval of pooled F_avg from N resamples of the test rows")
     args = parser.parse_args()
+    if args.bootstrap < 0:
+        parser.error(f"--bootstrap {args.bootstrap}: expected 0 (no interval) or a positive number of resamples")
     if args.tune:
         run_tuning(args.datasets, args.models or ["tfidf_logreg"], args.modes, parse_grid(args.grid), args.folds)
         return

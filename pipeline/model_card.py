@@ -21,10 +21,6 @@ WEAK_F1 = 0.5  # per-class F1 below this is listed under limitations
 FEW_SUPPORT = 10  # so are classes with fewer gold-test rows than this
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def _with_interval(metrics: dict[str, float], name: str) -> str:
     value = f"{metrics[f'test_{name}']:.3f}"
     low, high = metrics.get(f"test_{name}_ci_low"), metrics.get(f"test_{name}_ci_high")

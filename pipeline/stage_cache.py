@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,10 +65,6 @@ class Stamp:
     outputs: dict[str, str | None]
     metrics: dict[str, float]
     run_id: str
-
-    def as_dict(self) -> dict:
-        return {"stage": self.stage, "fingerprint": self.fingerprint, "outputs": self.outputs,
-                "metrics": self.metrics, "run_id": self.run_id}
 
 
 def code_digest() -> str:
@@ -121,7 +117,7 @@ def write_stamp(config: "Config", stage: str, fingerprint_: str, metrics: dict[s
 
     paths = StagePaths.of(config)
     stamp = Stamp(stage, fingerprint_, _digests(stage_outputs(paths, stage)), dict(metrics), run_id)
-    dump_json(stamp.as_dict(), stamp_path(paths, stage))
+    dump_json(asdict(stamp), stamp_path(paths, stage))
 
 
 def read_stamp(path: Path) -> Stamp | None:

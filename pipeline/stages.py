@@ -325,21 +325,19 @@ def preflight(config: Config, stages: list[str]) -> None:
 def run_stage(config: Config, stage: str) -> dict[str, float]:
     """One stage alone, in its own MLflow run; it always runs, and stamps its result so that
     a later ``stance run`` can skip it (:mod:`pipeline.stage_cache`)."""
-    from pipeline import stage_cache
+    from pipeline.stage_cache import code_digest
 
     preflight(config, [stage])
     tracking.use_experiment(config.experiment)
     with tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}) as run_id:
         tracking.log_params(config.flat_params())
-        fingerprint = stage_cache.fingerprint(config, stage, stage_cache.code_digest())
-        metrics = STAGES[stage](config)
-        stage_cache.write_stamp(config, stage, fingerprint, metrics, run_id)
-        return metrics
+        return _run_or_reuse(config, stage, code_digest(), force=True, run_id=run_id)
 
 
 def _run_or_reuse(config: Config, stage: str, code: str, force: bool, run_id: str) -> dict[str, float]:
-    """Run ``stage`` in the active child run, or, when an earlier run of it still stands
-    (same fingerprint, outputs and run), record that run's metrics here instead."""
+    """Run ``stage`` in the active run and stamp its result, or, unless ``force``, when an
+    earlier run of it still stands (same fingerprint, outputs and run), record that run's
+    metrics here instead."""
     from pipeline import stage_cache
 
     fingerprint = stage_cache.fingerprint(config, stage, code)
