@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,8 +84,6 @@ class DatasetConfig(StrictModel):
     @field_validator("remove_patterns")
     @classmethod
     def _valid_patterns(cls, patterns: list[str]) -> list[str]:
-        import re
-
         for pattern in patterns:
             try:
                 re.compile(pattern)
@@ -284,14 +283,47 @@ class EnsembleConfig(StrictModel):
         return [w / sum(raw) for w in raw]
 
 
+class GoldSetConfig(StrictModel):
+    """A labelled sentence set besides gold dev and gold test: a gold sentence file
+    (``doc_id,text,label``), the statements bank (a folder of, or one, bank CSV:
+    ``id,text,label,...``), or references into an article folder (``articles`` set:
+    ``file,char_start,char_end,sha1,label,split`` rows of ``split``)."""
+
+    path: str
+    name: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Names the set in metrics (train_rows_source_<name>, <name>_macro_f1); default: the file stem.")
+    articles: str | None = Field(default=None, description="The article folder that `path`'s references point into.")
+    split: Literal["dev", "test"] | None = Field(default=None, description="With `articles`: the references' split to use.")
+    optional: bool = Field(
+        default=False,
+        description="Skip the set with a warning when its files are absent (e.g. shared data not installed) "
+        "instead of failing.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _refs_need_a_split(self) -> "GoldSetConfig":
+        if (self.articles is None) != (self.split is None):
+            raise ValueError("give `articles` and `split` together (references into an article folder)")
+        return self
+
+    @property
+    def set_name(self) -> str:
+        return self.name or re.sub(r"[^0-9a-z]+", "_", Path(self.path).stem.casefold()).strip("_") or "extra"
+
+
 class TrainConfig(StrictModel):
     model: Literal["tfidf_logreg", "embed_logreg", "finetune", "ensemble"] = "tfidf_logreg"
     include_gold_dev: bool = True
-    extra_gold: list[str] = Field(
+    extra_gold: list[GoldSetConfig] = Field(
         default_factory=list,
-        description="More gold sentence files (doc_id,text,label; plus target when target_mode is "
-        "per_target or joint) to train on, e.g. another corpus's gold; rows matching this config's "
-        "gold test are dropped.",
+        description="More gold sentences to train on beside the labelled rows: gold sentence files, the "
+        "statements bank, references into another corpus (plus a target column when target_mode is "
+        "per_target or joint); rows matching gold test or any evaluate.extra_sets sentence are dropped.",
     )
     tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
     embed_logreg: EmbedLogregConfig = EmbedLogregConfig()
@@ -303,6 +335,14 @@ class TrainConfig(StrictModel):
         "`target`; joint: one model reading joint_template (target and text).",
     )
     joint_template: str = "{target} [SEP] {text}"
+
+    @field_validator("extra_gold")
+    @classmethod
+    def _distinct_set_names(cls, sets: list[GoldSetConfig]) -> list[GoldSetConfig]:
+        names = [extra.set_name for extra in sets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"extra_gold names {names} must be distinct (give each a `name`)")
+        return sets
 
     @property
     def target_aware(self) -> bool:
@@ -332,6 +372,23 @@ class EvaluateConfig(StrictModel):
         description="Resamples of the gold-test rows for the 95% bootstrap intervals of macro-F1 (and F_avg), "
         "logged as test_macro_f1_ci_low/_ci_high; 0: not computed.",
     )
+    extra_sets: list[GoldSetConfig] = Field(
+        default_factory=list,
+        description="Evaluation-only gold sets scored beside gold test (e.g. the blind challenge set), logged as "
+        "<name>_macro_f1, <name>_f1_<label>, ...; never trained on.",
+    )
+    behaviour: str | None = Field(
+        default=None,
+        description="A behavioural test suite (templates x fillers, YAML); its pass rates are logged as "
+        "behaviour_pass_rate and behaviour_<capability>_pass_rate.",
+    )
+
+    @model_validator(mode="after")
+    def _set_names(self) -> "EvaluateConfig":
+        names = [extra.set_name for extra in self.extra_sets]
+        if len(set(names)) != len(names) or {"test", "behaviour", "train", "labeler"} & set(names):
+            raise ValueError(f"extra_sets names {names} must be distinct and not test, train, labeler or behaviour")
+        return self
 
 
 class RegistryConfig(StrictModel):

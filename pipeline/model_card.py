@@ -39,8 +39,8 @@ def _training_source(config: "Config") -> str:
     return f"sentences of `{data.articles}`: {labeler}{gold}{reserved}"
 
 
-def _per_class_table(report: pd.DataFrame) -> list[str]:
-    lines = ["| label | precision | recall | F1 | gold-test rows |", "|---|---|---|---|---|"]
+def _per_class_table(report: pd.DataFrame, rows_heading: str = "gold-test rows") -> list[str]:
+    lines = [f"| label | precision | recall | F1 | {rows_heading} |", "|---|---|---|---|---|"]
     for row in report.itertuples(index=False):
         lines.append(f"| {row.label} | {row.precision:.3f} | {row.recall:.3f} | {row.f1:.3f} | {int(row.support)} |")
     return lines
@@ -71,10 +71,41 @@ def _limitations(config: "Config", train: dict[str, float], metrics: dict[str, f
     return notes
 
 
+def _training_sources(train: dict[str, float]) -> str:
+    prefix = "train_rows_source_"
+    sources = {key[len(prefix):]: value for key, value in train.items() if key.startswith(prefix)}
+    if not sources:
+        return ""
+    return " By source: " + ", ".join(
+        f"`{name}` {int(count)} ({train.get(f'train_share_source_{name}', 0):.0%})" for name, count in sources.items()) + "."
+
+
+def _extra_set_section(name: str, metrics: dict[str, float], report: pd.DataFrame) -> list[str]:
+    low, high = metrics.get(f"{name}_macro_f1_ci_low"), metrics.get(f"{name}_macro_f1_ci_high")
+    interval = "" if low is None or high is None else f" (95% bootstrap interval {low:.3f}–{high:.3f})"
+    return [f"## Evaluation on `{name}` (evaluation only, never trained on)", "",
+            f"- rows: {int(metrics[f'{name}_rows'])}",
+            f"- macro-F1: {metrics[f'{name}_macro_f1']:.3f}{interval}",
+            f"- accuracy: {metrics[f'{name}_accuracy']:.3f}", "", *_per_class_table(report, f"{name} rows"), ""]
+
+
+def _behaviour_section(metrics: dict[str, float]) -> list[str]:
+    if "behaviour_pass_rate" not in metrics:
+        return []
+    prefix, skip = "behaviour_", {"behaviour_pass_rate", "behaviour_cases"}
+    rates = [(key[len(prefix):-len("_pass_rate")], value) for key, value in metrics.items()
+             if key.startswith(prefix) and key.endswith("_pass_rate") and key not in skip]
+    return ["## Behavioural tests", "",
+            f"{int(metrics['behaviour_cases'])} cases, {metrics['behaviour_pass_rate']:.1%} passed.", "",
+            "| capability | pass rate |", "|---|---|", *[f"| {name} | {value:.1%} |" for name, value in rates], ""]
+
+
 def render_model_card(config: "Config", run_name: str, train_info: dict, metrics: dict[str, float],
-                      report: pd.DataFrame, decision: "GateDecision | None", git_commit: str) -> str:
+                      report: pd.DataFrame, decision: "GateDecision | None", git_commit: str,
+                      extra_reports: dict[str, pd.DataFrame] | None = None) -> str:
     """The card as Markdown. ``train_info``: the train stage's ``train.json``; ``report``: the
-    per-class report; ``decision``: the registry gate's (None when the registry is off)."""
+    per-class report; ``decision``: the registry gate's (None when the registry is off);
+    ``extra_reports``: the per-class reports of the evaluation sets, by name."""
     train = train_info.get("metrics", {})
     name = config.registry.model_name if config.registry.enabled else config.experiment
     rows = [
@@ -93,8 +124,9 @@ def render_model_card(config: "Config", run_name: str, train_info: dict, metrics
     counts = ", ".join(f"{label} {int(train.get(f'train_rows_{label}', 0))}" for label in config.labels)
     lines += ["## Training data", "",
               f"{int(train.get('train_rows', 0))} rows ({counts}); {int(train.get('train_gold_rows', 0))} of them gold. "
-              f"Source: {_training_source(config)}. Rows of a gold-test document (article), and any row whose "
-              "text equals a gold-test row, are left out of training.", ""]
+              f"Source: {_training_source(config)}.{_training_sources(train)} Rows of a gold-test document "
+              "(article), and any row whose text equals a gold-test row or a row of an evaluation set, are left "
+              "out of training.", ""]
     lines += ["## Evaluation on gold test", "",
               f"- rows: {int(metrics['test_rows'])}",
               f"- macro-F1: {_with_interval(metrics, 'macro_f1')}",
@@ -102,6 +134,9 @@ def render_model_card(config: "Config", run_name: str, train_info: dict, metrics
     if "test_f_avg" in metrics:
         lines.append(f"- F_avg ({', '.join(config.evaluate.f_avg_labels)}): {_with_interval(metrics, 'f_avg')}")
     lines += ["", *_per_class_table(report), ""]
+    for name, extra in (extra_reports or {}).items():
+        lines += _extra_set_section(name, metrics, extra)
+    lines += _behaviour_section(metrics)
     target_column = " and `target`" if config.train.target_aware else ""
     if decision is None:
         model_ref = train_info["model_uri"]

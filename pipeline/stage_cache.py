@@ -4,7 +4,8 @@ projects do).
 A stage's *fingerprint* hashes what its result depends on: the stage name, the pipeline's
 source code and the versions of the libraries that compute results, the config sections
 the stage reads, the digests of the data files named in the config (and of
-``train.extra_gold`` for train), and the digests of the files the earlier stages wrote.
+``train.extra_gold``, the evaluation sets and the behavioural suite where the stage reads
+them), and the digests of the files the earlier stages wrote.
 After a stage runs, a *stamp* (``models/<experiment>/stages/<stage>.json``) records the
 fingerprint, the digests of the files the stage wrote, its metrics and its MLflow run.
 
@@ -46,14 +47,33 @@ EVALUATION_FILES = ("classification_report.csv", "misclassified.csv", "test_pred
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "torch", "transformers", "onnxruntime")
 
 
-def stage_outputs(paths: "StagePaths", stage: str) -> list[Path]:
+def evaluation_files(config: "Config") -> list[str]:
+    """The report files the evaluate stage writes: gold test's, then per evaluation set and
+    for the behavioural suite."""
+    extra = [f"{source.set_name}_{kind}" for source in config.evaluate.extra_sets
+             for kind in ("classification_report.csv", "predictions.csv")]
+    return [*EVALUATION_FILES, *extra, *(["behaviour_results.csv"] if config.evaluate.behaviour else [])]
+
+
+def stage_outputs(config: "Config", paths: "StagePaths", stage: str) -> list[Path]:
     """The files (and folders) ``stage`` writes."""
     return {
         "ingest": [paths.sentences],
         "label": [paths.labeled, paths.votes, paths.lf_report],
         "train": [paths.model_dir, paths.train_info],
-        "evaluate": [paths.reports / name for name in EVALUATION_FILES],
+        "evaluate": [paths.reports / name for name in evaluation_files(config)],
     }[stage]
+
+
+def gold_set_paths(config: "Config", stage: str) -> list[Path]:
+    """The extra gold files ``stage`` reads: train reads ``train.extra_gold`` and, for the
+    leak guard, the evaluation sets; evaluate reads the evaluation sets and the suite."""
+    sets = [*(config.train.extra_gold if stage == "train" else []),
+            *(config.evaluate.extra_sets if stage in ("train", "evaluate") else [])]
+    paths = [config.path(p) for source in sets for p in (source.path, source.articles) if p]
+    if stage == "evaluate" and config.evaluate.behaviour:
+        paths.append(config.path(config.evaluate.behaviour))
+    return paths
 
 
 @dataclass(frozen=True)
@@ -94,8 +114,8 @@ def fingerprint(config: "Config", stage: str, code: str) -> str:
     paths = StagePaths.of(config)
     dumped = config.model_dump(mode="json")
     order = list(STAGE_SETTINGS)
-    upstream = [path for earlier in order[:order.index(stage)] for path in stage_outputs(paths, earlier)]
-    extra = [config.path(p) for p in config.train.extra_gold] if stage == "train" else []
+    upstream = [path for earlier in order[:order.index(stage)] for path in stage_outputs(config, paths, earlier)]
+    extra = gold_set_paths(config, stage)
     content = {
         "stage": stage,
         "code": code,
@@ -116,7 +136,7 @@ def write_stamp(config: "Config", stage: str, fingerprint_: str, metrics: dict[s
     from pipeline.tracking import dump_json
 
     paths = StagePaths.of(config)
-    stamp = Stamp(stage, fingerprint_, _digests(stage_outputs(paths, stage)), dict(metrics), run_id)
+    stamp = Stamp(stage, fingerprint_, _digests(stage_outputs(config, paths, stage)), dict(metrics), run_id)
     dump_json(asdict(stamp), stamp_path(paths, stage))
 
 

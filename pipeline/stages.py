@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from pydantic import BaseModel
@@ -20,6 +21,10 @@ from pipeline import tracking
 from pipeline.config import Config
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
+from pipeline.train import load_evaluation_sets
+
+if TYPE_CHECKING:
+    from pipeline.behaviour import BehaviourResult
 
 log = logging.getLogger(__name__)
 
@@ -180,21 +185,13 @@ def run_train(config: Config) -> dict[str, float]:
     import mlflow
 
     from pipeline.classifiers.targeted import fit_target_aware
-    from pipeline.train import training_rows
+    from pipeline.train import assemble_training_rows
 
     paths = StagePaths.of(config)
     _require(paths.labeled, "train", "label")
     labeled = read_table(paths.labeled)
     gold_dev, gold_test = load_gold_sets(config)
-    if config.data.dataset is not None:
-        from pipeline.datasets import training_pool
-
-        labeled = training_pool(labeled, config.train.include_gold_dev)
-    rows = training_rows(labeled, gold_test, config.train.include_gold_dev)
-    if config.train.extra_gold:
-        from pipeline.train import add_extra_gold, load_extra_gold
-
-        rows = add_extra_gold(rows, load_extra_gold(config), gold_test, target_aware=config.train.target_aware)
+    rows = assemble_training_rows(config, labeled, gold_test)
     result = fit_target_aware(config, rows, gold_dev)
     staging = paths.model_dir.with_name(paths.model_dir.name + ".tmp")
     _clear(staging)
@@ -245,7 +242,24 @@ def run_evaluate(config: Config) -> dict[str, float]:
     plot_calibration(evaluation.calibration, reports / "calibration.png", f"{config.train.model} calibration")
     with atomic_path(reports / "metrics.json") as tmp:
         tmp.write_text(json.dumps(evaluation.metrics, indent=2), encoding="utf-8")
-    tracking.log_metrics(evaluation.metrics)
+    metrics = dict(evaluation.metrics)
+    extra_reports = {}
+    for name, gold in load_evaluation_sets(config).items():
+        extra = evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
+                                     config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
+                                     config.evaluate.bootstrap_resamples, config.seed)
+        write_table(extra.report, reports / f"{name}_classification_report.csv")
+        write_table(extra.predictions, reports / f"{name}_predictions.csv")
+        metrics.update(extra.metrics)
+        extra_reports[name] = extra.report
+        log.info("evaluate: %s macro-F1 %.3f on %d sentences", name, extra.metrics[f"{name}_macro_f1"], len(gold))
+    if config.evaluate.behaviour:
+        behaviour = run_behaviour_suite(config, classifier)
+        write_table(behaviour.cases, reports / "behaviour_results.csv")
+        metrics.update(behaviour.metrics)
+        log.info("evaluate: behavioural suite pass rate %.3f over %d cases", behaviour.metrics["behaviour_pass_rate"],
+                 behaviour.metrics["behaviour_cases"])
+    tracking.log_metrics(metrics)
     tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
                          source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
     tracking.set_tags({"model_uri": info["model_uri"]})
@@ -254,22 +268,32 @@ def run_evaluate(config: Config) -> dict[str, float]:
     decision = None
     if config.registry.enabled:
         decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
-                                              config.registry.gate_metric, evaluation.metrics, mlflow.active_run().info.run_id)
+                                              config.registry.gate_metric, metrics, mlflow.active_run().info.run_id)
         log.info("registry: %s", decision.reason)
-    card = render_model_card(config, run_name(config), info, evaluation.metrics, evaluation.report, decision,
-                             tracking.git_commit())
+    card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
+                             tracking.git_commit(), extra_reports)
     with atomic_path(reports / "model_card.md") as tmp:
         tmp.write_text(card, encoding="utf-8")
-    _log_evaluation_files(reports)
-    return evaluation.metrics
+    _log_evaluation_files(config, reports)
+    return metrics
 
 
-def _log_evaluation_files(reports: Path) -> None:
+def run_behaviour_suite(config: Config, classifier: object) -> "BehaviourResult":
+    """The configured behavioural suite, expanded and scored with ``classifier``."""
+    from pipeline.behaviour import expand_suite, load_suite, score_suite
+    from pipeline.classifiers.targeted import predict_frame
+
+    cases = expand_suite(load_suite(config.path(config.evaluate.behaviour), config.labels))
+    return score_suite(cases, predict_frame(classifier, cases[["text"]])["stance"].tolist())
+
+
+def _log_evaluation_files(config: Config, reports: Path) -> None:
     """The evaluation's reports and plots as artifacts of the active run."""
-    from pipeline.stage_cache import EVALUATION_FILES
+    from pipeline.stage_cache import evaluation_files
 
-    for name in EVALUATION_FILES:
-        tracking.log_file(reports / name, "evaluation")
+    for name in evaluation_files(config):
+        if (reports / name).exists():
+            tracking.log_file(reports / name, "evaluation")
 
 
 STAGES = {"ingest": run_ingest, "label": run_label, "train": run_train, "evaluate": run_evaluate}
@@ -295,9 +319,22 @@ def _changed_settings(section: BaseModel) -> str:
     return f"({','.join(changed)})"[:120] if changed else ""
 
 
+def gold_set_tags(config: Config) -> dict[str, str]:
+    """Content digests of the extra training and evaluation sets (``data.extra_gold.<name>.digest``,
+    ``data.eval.<name>.digest``) and of the behavioural suite, where present."""
+    tags = {}
+    for group, sets in (("extra_gold", config.train.extra_gold), ("eval", config.evaluate.extra_sets)):
+        for source in sets:
+            if config.path(source.path).exists():
+                tags[f"data.{group}.{source.set_name}.digest"] = file_digest(config.path(source.path))
+    if config.evaluate.behaviour and config.path(config.evaluate.behaviour).exists():
+        tags["data.behaviour.digest"] = file_digest(config.path(config.evaluate.behaviour))
+    return tags
+
+
 def base_tags(config: Config) -> dict[str, str]:
     return {"git_commit": tracking.git_commit(), "config_hash": config.config_hash(),
-            "model_type": config.train.model, "target": config.target, **data_tags(config)}
+            "model_type": config.train.model, "target": config.target, **data_tags(config), **gold_set_tags(config)}
 
 
 def preflight(config: Config, stages: list[str]) -> None:
@@ -316,6 +353,12 @@ def preflight(config: Config, stages: list[str]) -> None:
         from pipeline.train import load_extra_gold
 
         load_extra_gold(config)  # likewise the extra gold files, targets included
+    if any(s in stages for s in ("train", "evaluate")):
+        load_evaluation_sets(config)  # the leak guard and the evaluation read them
+    if "evaluate" in stages and config.evaluate.behaviour:
+        from pipeline.behaviour import load_suite
+
+        load_suite(config.path(config.evaluate.behaviour), config.labels)
     if config.label.functions is not None and any(s in stages for s in ("label",)):
         from pipeline.labeling.suites import get_suite
 
@@ -352,7 +395,7 @@ def _run_or_reuse(config: Config, stage: str, code: str, force: bool, run_id: st
     if stage == "train":
         tracking.set_tags({"model_uri": json.loads(paths.train_info.read_text(encoding="utf-8"))["model_uri"]})
     if stage == "evaluate":
-        _log_evaluation_files(paths.reports)
+        _log_evaluation_files(config, paths.reports)
     log.info("%s: inputs, settings and code unchanged since run %s; skipped (--force reruns it)", stage, stamp.run_id)
     return stamp.metrics
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,34 +15,58 @@ from pipeline.errors import InputError
 from pipeline.ingest import normalize_text
 
 
-def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool) -> pd.DataFrame:
-    """Labelled sentences fit to train on.
+def held_out_texts(*sets: pd.DataFrame | None) -> set[str]:
+    """The normalized texts of evaluation sets (gold test, challenge, ...): never trained on."""
+    return {text for frame in sets if frame is not None for text in frame["text"].map(normalize_text)}
+
+
+def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool,
+                  held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+    """Labelled sentences fit to train on, each with its ``source`` (``corpus_weak`` or
+    ``corpus_gold``).
 
     Drops unlabelled rows, every sentence of an article that holds a gold-test sentence
     (test articles are never seen in training) and any sentence whose normalized text
-    equals a gold-test sentence (the same line quoted in another story). Gold-dev rows
-    stay only when ``include_gold_dev``.
+    equals a sentence of gold test or of another evaluation set in ``held_out`` (the same
+    line quoted in another story). Gold-dev rows stay only when ``include_gold_dev``.
     """
     rows = labeled.loc[labeled["label"].astype(str) != ""]
     if gold_test is not None:
-        test_docs = set(gold_test["doc_id"].astype(str))
-        test_texts = set(gold_test["text"].map(normalize_text))
-        rows = rows.loc[~rows["doc_id"].astype(str).isin(test_docs) & ~rows["text"].map(normalize_text).isin(test_texts)]
+        rows = rows.loc[~rows["doc_id"].astype(str).isin(set(gold_test["doc_id"].astype(str)))]
+    excluded = held_out_texts(gold_test, *held_out)
+    if excluded:
+        rows = rows.loc[~rows["text"].map(normalize_text).isin(excluded)]
     if not include_gold_dev:
         rows = rows.loc[rows["label_source"] != "gold"]
-    return rows.reset_index(drop=True)
+    rows = rows.reset_index(drop=True)
+    if "source" not in rows.columns:
+        rows = rows.assign(source="corpus_" + rows["label_source"].astype(str))
+    return rows
 
 
 def load_extra_gold(config: Config) -> dict[str, pd.DataFrame]:
-    """The ``train.extra_gold`` files by path, each read and checked like a gold file; with a
-    target-aware model each must also have a ``target`` column."""
-    from pipeline.labeling.gold import load_gold
+    """The ``train.extra_gold`` sets by name, each read and checked like a gold file (an
+    optional set that is absent is left out); with a target-aware model each must also have
+    a ``target`` column."""
+    from pipeline.labeling.gold import load_gold_set
 
-    extra = {str(config.path(path)): load_gold(config.path(path), config.labels) for path in config.train.extra_gold}
-    if config.train.target_aware:
-        for source, gold in extra.items():
-            require_target_column(source, gold)
+    extra = {}
+    for source in config.train.extra_gold:
+        gold = load_gold_set(source, config)
+        if gold is None:
+            continue
+        if config.train.target_aware:
+            require_target_column(str(config.path(source.path)), gold)
+        extra[source.set_name] = gold
     return extra
+
+
+def load_evaluation_sets(config: Config) -> dict[str, pd.DataFrame]:
+    """The ``evaluate.extra_sets`` by name (an optional set that is absent is left out)."""
+    from pipeline.labeling.gold import load_gold_set
+
+    sets = {source.set_name: load_gold_set(source, config) for source in config.evaluate.extra_sets}
+    return {name: frame for name, frame in sets.items() if frame is not None}
 
 
 def require_target_column(source: str, gold: pd.DataFrame) -> None:
@@ -51,30 +76,48 @@ def require_target_column(source: str, gold: pd.DataFrame) -> None:
 
 
 def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test: pd.DataFrame | None,
-                   target_aware: bool = False) -> pd.DataFrame:
-    """Append gold sentences from other sets (``extra``: frames by source path; confidence 1).
+                   target_aware: bool = False, held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+    """Append gold sentences from other sets (``extra``: frames by source name; confidence 1;
+    ``source`` = the name).
 
-    A sentence equal to a gold-test sentence is dropped (no leak), and so is one already in
-    ``rows`` or an earlier extra set (nothing counted twice). ``target_aware``: the rows carry
-    a ``target`` the model reads, so each extra set must have a ``target`` column too, and a
-    sentence is "already there" only under the same target.
+    A sentence equal to a sentence of gold test or of a ``held_out`` evaluation set is
+    dropped (no leak), and so is one already in ``rows`` or an earlier extra set (nothing
+    counted twice). ``target_aware``: the rows carry a ``target`` the model reads, so each
+    extra set must have a ``target`` column too, and a sentence is "already there" only
+    under the same target.
     """
     def keys(frame: pd.DataFrame) -> pd.Series:
         text = frame["text"].map(normalize_text)
         return text + "\x1f" + frame["target"].astype(str) if target_aware else text
 
-    test_texts = set(gold_test["text"].map(normalize_text)) if gold_test is not None else set()
+    excluded = held_out_texts(gold_test, *held_out)
     seen = set(keys(rows))
-    columns = ["doc_id", "text", "label", "label_source", "confidence", *(["target"] if target_aware else [])]
-    frames = [rows]
+    columns = ["doc_id", "text", "label", "label_source", "confidence", "source", *(["target"] if target_aware else [])]
+    frames = [rows if "source" in rows.columns else rows.assign(source="corpus")]
     for source, gold in extra.items():
         if target_aware:
             require_target_column(source, gold)
         gold_keys = keys(gold)
-        keep = ~gold["text"].map(normalize_text).isin(test_texts) & ~gold_keys.isin(seen)
+        keep = ~gold["text"].map(normalize_text).isin(excluded) & ~gold_keys.isin(seen)
         seen |= set(gold_keys[keep])
-        frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0)[columns])
+        frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0, source=source)[columns])
     return pd.concat(frames, ignore_index=True)
+
+
+def assemble_training_rows(config: Config, labeled: pd.DataFrame, gold_test: pd.DataFrame | None,
+                           evaluation_sets: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Every training row of a run, as the train stage makes them: the label stage's rows
+    (a dataset's training pool in dataset mode) plus ``train.extra_gold``, minus every
+    sentence of gold test and of the evaluation sets."""
+    held_out = list((load_evaluation_sets(config) if evaluation_sets is None else evaluation_sets).values())
+    if config.data.dataset is not None:
+        from pipeline.datasets import training_pool
+
+        labeled = training_pool(labeled, config.train.include_gold_dev)
+    rows = training_rows(labeled, gold_test, config.train.include_gold_dev, held_out)
+    if config.train.extra_gold:
+        rows = add_extra_gold(rows, load_extra_gold(config), gold_test, config.train.target_aware, held_out)
+    return rows
 
 
 def build_classifier(config: Config) -> StanceClassifier:
@@ -133,7 +176,18 @@ def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None 
                "train_gold_rows": float((rows.get("label_source") == "gold").sum()) if "label_source" in rows else 0.0}
     for label in config.labels:
         metrics[f"train_rows_{label}"] = float((rows["label"] == label).sum())
+    metrics.update(source_metrics(rows))
     return TrainResult(classifier, metrics)
+
+
+def source_metrics(rows: pd.DataFrame) -> dict[str, float]:
+    """Rows and share of the training rows per source (``train_rows_source_<name>``,
+    ``train_share_source_<name>``)."""
+    if "source" not in rows.columns or rows.empty:
+        return {}
+    counts = rows["source"].astype(str).value_counts()
+    return {**{f"train_rows_source_{name}": float(count) for name, count in counts.items()},
+            **{f"train_share_source_{name}": float(count / len(rows)) for name, count in counts.items()}}
 
 
 def class_balance(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:

@@ -137,7 +137,7 @@ def fit_target_aware(config: "Config", rows: pd.DataFrame, dev: pd.DataFrame | N
     """Fit as ``train.target_mode`` says: the configured kind alone (``none``), once per
     target (``per_target``) or once on joint target+text (``joint``); for the last two,
     rows and dev carry a ``target`` column."""
-    from pipeline.train import TrainResult, fit_classifier
+    from pipeline.train import TrainResult, fit_classifier, source_metrics
 
     mode = config.train.target_mode
     if mode == "none":
@@ -160,5 +160,5 @@ def fit_target_aware(config: "Config", rows: pd.DataFrame, dev: pd.DataFrame | N
             raise InputError(f"target {target!r}: {exc}") from None
         results.append(result)
         models[str(target)] = result.classifier
-    metrics = {**_summed(results), "train_targets": float(len(models))}
+    metrics = {**_summed(results), "train_targets": float(len(models)), **source_metrics(rows)}
     return TrainResult(PerTargetClassifier(config.labels, models), metrics)

@@ -4,13 +4,19 @@ into an article folder (``file,char_start,char_end,sha1,label,split``)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.io import read_table, read_text_file
+
+if TYPE_CHECKING:
+    from pipeline.config import Config, GoldSetConfig
+
+log = logging.getLogger(__name__)
 
 GOLD_COLUMNS = ["doc_id", "text", "label"]
 REF_COLUMNS = ["file", "char_start", "char_end", "sha1", "label", "split"]
@@ -83,3 +89,54 @@ def load_gold_refs(path: Path, articles_dir: Path, labels: Sequence[str], split:
     if not rows:
         raise InputError(f"{path}: no references" + (f" in split {split!r}" if split else ""))
     return pd.DataFrame(rows)
+
+
+def load_bank(path: Path, labels: Sequence[str]) -> pd.DataFrame:
+    """The statements bank (a folder of bank CSVs, or one) as a gold frame: ``doc_id`` is
+    ``<file stem>:<id>``, the bank's other columns are kept. Schema problems fail naming the
+    file, row and column."""
+    from pipeline.statements import read_bank_file, validate_rows
+
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files:
+        raise InputError(f"{path}: no statements-bank CSV files")
+    frames = []
+    for file in files:
+        rows = read_bank_file(file)
+        problems = validate_rows(rows, str(file))
+        if problems:
+            raise InputError(f"{problems[0]}" + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))
+        frame = pd.DataFrame(rows)
+        frame.insert(0, "doc_id", file.stem + ":" + frame["id"])
+        frames.append(frame)
+    bank = pd.concat(frames, ignore_index=True)
+    _check_labels(bank, labels, path)
+    return bank
+
+
+def is_bank(path: Path) -> bool:
+    """Whether ``path`` is a statements-bank folder or file (by its header)."""
+    from pipeline.statements import COLUMNS
+
+    if path.is_dir():
+        return True
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return handle.readline().strip().lstrip("\ufeff").split(",") == COLUMNS
+
+
+def load_gold_set(source: "GoldSetConfig", config: "Config") -> pd.DataFrame | None:
+    """One configured extra gold set (``train.extra_gold`` or ``evaluate.extra_sets``) as a
+    gold frame with ``doc_id, text, label``; None when it is ``optional`` and absent."""
+    path = config.path(source.path)
+    articles = config.path(source.articles) if source.articles else None
+    missing = [p for p in (path, articles) if p is not None and not p.exists()]
+    if missing:
+        if source.optional:
+            log.warning("%s: not found; the optional gold set %r is skipped", missing[0], source.set_name)
+            return None
+        raise InputError(f"{missing[0]}: gold set {source.set_name!r} not found")
+    if articles is not None:
+        return load_gold_refs(path, articles, config.labels, split=source.split)
+    if is_bank(path):
+        return load_bank(path, config.labels)
+    return load_gold(path, config.labels)
