@@ -26,6 +26,8 @@ sys.path.insert(0, str(REPO))
 from pipeline import data_quality as dq  # noqa: E402
 from pipeline.statements import LABELS, read_bank, read_bank_file, validate_rows  # noqa: E402
 
+DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
+
 STANCES = ("support", "conditional", "rule_out")
 PHASES = (("2022", "2022-01", "2022-12"), ("2023", "2023-01", "2023-12"), ("2024", "2024-01", "2024-12"),
           ("2025", "2025-01", "2025-12"), ("2026", "2026-01", "2026-12"))
@@ -113,16 +115,147 @@ def check_part(path: Path) -> int:
     return 1 if problems else 0
 
 
+def labelled_sets(config_path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The configured training texts and evaluation texts, by set name: training = the
+    sample corpus's sentences outside gold-test articles, gold dev and every
+    ``train.extra_gold`` set; evaluation = gold test, every ``evaluate.extra_sets`` set and
+    the behavioural suite's sentences. Optional sets that are absent are left out."""
+    from pipeline.behaviour import expand_suite, load_suite
+    from pipeline.config import load_config
+    from pipeline.ingest import ingest_articles
+    from pipeline.io import read_articles
+    from pipeline.stages import load_gold_sets
+    from pipeline.train import load_evaluation_sets, load_extra_gold
+
+    config = load_config(config_path)
+    dev, test = load_gold_sets(config)
+    sentences, _ = ingest_articles(read_articles(config.path(config.data.articles)), config.data.reserved_from)
+    test_docs = set(test["doc_id"]) if test is not None else set()
+    train = {"corpus": sentences.loc[~sentences["doc_id"].isin(test_docs), "text"].tolist()}
+    if dev is not None:
+        train["gold_dev"] = dev["text"].tolist()
+    train.update({name: frame["text"].tolist() for name, frame in load_extra_gold(config).items()})
+    evaluation = {"gold_test": test["text"].tolist()} if test is not None else {}
+    evaluation.update({name: frame["text"].tolist() for name, frame in load_evaluation_sets(config).items()})
+    if config.evaluate.behaviour:
+        suite = load_suite(config.path(config.evaluate.behaviour), config.labels)
+        evaluation["behaviour"] = sorted(set(expand_suite(suite)["text"]))
+    return train, evaluation
+
+
+def labelled_frames(config_path: Path) -> dict[str, list[dict[str, str]]]:
+    """Every labelled set of the config (gold dev, gold test, extra gold, evaluation sets) as
+    rows with ``text`` and ``label``."""
+    from pipeline.config import load_config
+    from pipeline.stages import load_gold_sets
+    from pipeline.train import load_evaluation_sets, load_extra_gold
+
+    config = load_config(config_path)
+    dev, test = load_gold_sets(config)
+    frames = {"gold_dev": dev, "gold_test": test, **load_extra_gold(config), **load_evaluation_sets(config)}
+    return {name: frame[["text", "label"]].astype(str).to_dict("records") for name, frame in frames.items()
+            if frame is not None}
+
+
+def real_corpus_texts(config_path: Path) -> list[str]:
+    """Sentences of the real corpus's 2022-2023 articles (the reference for lengths and
+    quotations; 2024 articles are reserved and never read); empty when the shared data is absent."""
+    from pipeline.config import load_config
+    from pipeline.ingest import ingest_articles
+    from pipeline.io import read_articles
+
+    config = load_config(config_path)
+    folder = config.path("{shared_data}/ukraine-news/articles")
+    if not folder.is_dir():
+        return []
+    import datetime as dt
+
+    sentences, _ = ingest_articles(read_articles(folder), dt.date(2024, 1, 1))
+    return sentences["text"].tolist()
+
+
+def embedder():
+    from pipeline.classifiers.embeddings import embed_texts
+    from pipeline.classifiers.weights import resolve_model_dir
+
+    model_dir = resolve_model_dir(None)
+    return lambda texts: embed_texts(texts, model_dir, cache_dir=REPO / ".cache")
+
+
+def set_table(frames: dict[str, list[dict[str, str]]], real: list[str], embed) -> str:
+    body = []
+    for name, rows in [*frames.items(), *([("real corpus 2022-2023 (all sentences)", [{"text": t, "label": ""} for t in real])] if real else [])]:
+        texts = [row["text"] for row in rows]
+        stats = dq.length_stats(texts)
+        stance = [row["text"] for row in rows if row["label"] in STANCES]
+        cue = sum(bool(dq.cue_phrases(t)) for t in stance) / len(stance) if stance else float("nan")
+        within = len(dq.near_duplicates(embed(texts))) if embed is not None and rows and row_labelled(rows) else ""
+        body.append([name, len(rows), *(sum(r["label"] == label for r in rows) for label in LABELS),
+                     f"{stats.mean_words:.1f}", f"{stats.sd_words:.1f}", stats.share_over_35, stats.share_quoted,
+                     cue, dq.top_share(dq.opening(t) for t in texts)[1], len(dq.exact_duplicates(texts)),
+                     len(dq.shared_spans(texts)), within])
+    return table(["set", "rows", *LABELS, "mean words", "sd", "> 35 words", "quoted", "stance rows with cue phrase",
+                  "top opening trigram", "exact dups", "pairs sharing 8 words", "near dups (cos >= 0.92)"], body)
+
+
+def row_labelled(rows: list[dict[str, str]]) -> bool:
+    return any(row["label"] for row in rows)
+
+
+def bank_near_duplicates(rows: list[dict[str, str]], embed) -> list[tuple[str, str, float]]:
+    """Near-duplicate bank rows that are not a declared minimal pair."""
+    vectors = embed([row["text"] for row in rows])
+    found = []
+    for i, j, score in dq.near_duplicates(vectors):
+        a, b = rows[i], rows[j]
+        if a["pair_id"] and a["pair_id"] == b["pair_id"] and a["file"] == b["file"]:
+            continue
+        found.append((a["id"], b["id"], score))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", type=Path, help="check one bank file and print its counts")
     parser.add_argument("--bank", type=Path, default=REPO / "data" / "statements")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="whose training and evaluation sets")
+    parser.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM near-duplicate pass")
+    parser.add_argument("--bank-table", action="store_true", help="print only the bank's counts table")
     args = parser.parse_args()
     if args.part:
         return check_part(args.part)
     rows = read_bank(args.bank)
-    print_summary(bank_summary(rows))
-    return 0
+    problems = [p for file in sorted({r["file"] for r in rows})
+                for p in validate_rows([r for r in rows if r["file"] == file], file)]
+    summary = bank_summary(rows)
+    if args.bank_table:
+        print(table(["what", "count"], [[k, v] for k, v in summary.items()]))
+        return 1 if problems else 0
+    embed = None if args.no_embeddings else embedder()
+    print("## Statements bank\n")
+    print(table(["what", "count"], [[k, v] for k, v in summary.items()]))
+    print("\n### Label x form\n\n" + crosstab(rows, "form"))
+    print("\n### Label x phase\n\n" + crosstab([{**r, "phase": phase(r["date"])} for r in rows], "phase"))
+    actors = Counter(r["actor"] for r in rows).most_common(15)
+    print("\n### Most frequent actors\n\n" + table(["actor", "rows", "share"], [[a, c, c / len(rows)] for a, c in actors]))
+    print("\n### Countries\n\n" + ", ".join(f"{c} {n}" for c, n in Counter(r["country"] for r in rows).most_common()))
+    if embed is not None:
+        near = bank_near_duplicates(rows, embed)
+        print(f"\nNear duplicates inside the bank (MiniLM cosine >= 0.92, declared minimal pairs excepted): {len(near)}")
+        for a, b, score in near[:20]:
+            print(f"  {a} ~ {b} ({score:.3f})")
+    print("\n## Every labelled set (and the real corpus as the reference for length and quotation)\n")
+    print(set_table(labelled_frames(args.config), real_corpus_texts(args.config), embed))
+    train, evaluation = labelled_sets(args.config)
+    overlaps = dq.train_eval_overlaps(train, evaluation, embed)
+    print(f"\n## Training vs evaluation text\n\ntraining sets: {', '.join(f'{k} ({len(v)})' for k, v in train.items())}; "
+          f"evaluation sets: {', '.join(f'{k} ({len(v)})' for k, v in evaluation.items())}; overlaps: {len(overlaps)}")
+    for overlap in overlaps[:30]:
+        print(f"  {overlap.kind} {overlap.score:.3f}: [{overlap.train_set}] {overlap.train_text!r} ~ "
+              f"[{overlap.eval_set}] {overlap.eval_text!r}")
+    for problem in problems[:30]:
+        print(f"PROBLEM {problem}")
+    return 1 if overlaps or problems else 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from pipeline.ingest import normalize_text
+
 # The cue phrases of the annotation guideline's Labels table and edge cases (1-11), as
 # patterns over normalized text. Real news rarely uses them; a bank whose stance rows lean
 # on them teaches the phrases, not the stance.
@@ -52,13 +54,7 @@ HARD_NEGATIVE_PATTERN = re.compile(
     r"\b(troops?|soldiers?|forces?|deploy\w*|peace-?keep\w*|trainers?|instructors?|military personnel|"
     r"boots on the ground|contingents?|battalions?|brigades?|servicem[ae]n|personnel)\b")
 _QUOTE_CHARS = ('"', "\u201c", "\u201d", "\u00ab", "\u00bb")
-_TABLE = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'",
-                        "\u2013": "-", "\u2014": "-", "\u00a0": " "})
-
-
-def normalize(text: str) -> str:
-    """Casefolded, single-spaced, typographic quotes and dashes unified (as ingest matches)."""
-    return " ".join(str(text).translate(_TABLE).casefold().split())
+normalize = normalize_text  # the form ingest matches sentences by
 
 
 def words(text: str) -> list[str]:

@@ -15,9 +15,33 @@ from pipeline.errors import InputError
 from pipeline.ingest import normalize_text
 
 
-def held_out_texts(*sets: pd.DataFrame | None) -> set[str]:
-    """The normalized texts of evaluation sets (gold test, challenge, ...): never trained on."""
-    return {text for frame in sets if frame is not None for text in frame["text"].map(normalize_text)}
+SPAN_WORDS = 8  # a training sentence sharing this many consecutive words with an evaluation sentence is a leak
+
+
+@dataclass(frozen=True)
+class HeldOutText:
+    """The text of the evaluation sets (gold test, challenge, ...), which training never sees:
+    a training sentence is held out when its normalized text equals an evaluation sentence
+    or shares a run of :data:`SPAN_WORDS` words with one (the same quote reworded, or two
+    translations of one statement)."""
+
+    texts: frozenset[str]
+    spans: frozenset[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, *sets: pd.DataFrame | None) -> "HeldOutText":
+        from pipeline.data_quality import spans
+
+        texts = [text for frame in sets if frame is not None for text in frame["text"].astype(str)]
+        return cls(frozenset(map(normalize_text, texts)),
+                   frozenset(span for text in texts for span in spans(text, SPAN_WORDS)))
+
+    def overlaps(self, texts: pd.Series) -> pd.Series:
+        """Whether each text repeats or overlaps an evaluation sentence."""
+        from pipeline.data_quality import spans
+
+        return texts.astype(str).map(
+            lambda text: normalize_text(text) in self.texts or not self.spans.isdisjoint(spans(text, SPAN_WORDS)))
 
 
 def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool,
@@ -26,16 +50,14 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
     ``corpus_gold``).
 
     Drops unlabelled rows, every sentence of an article that holds a gold-test sentence
-    (test articles are never seen in training) and any sentence whose normalized text
-    equals a sentence of gold test or of another evaluation set in ``held_out`` (the same
-    line quoted in another story). Gold-dev rows stay only when ``include_gold_dev``.
+    (test articles are never seen in training) and any sentence that repeats or overlaps a
+    sentence of gold test or of another evaluation set in ``held_out`` (:class:`HeldOutText`:
+    the same line quoted in another story). Gold-dev rows stay only when ``include_gold_dev``.
     """
     rows = labeled.loc[labeled["label"].astype(str) != ""]
     if gold_test is not None:
         rows = rows.loc[~rows["doc_id"].astype(str).isin(set(gold_test["doc_id"].astype(str)))]
-    excluded = held_out_texts(gold_test, *held_out)
-    if excluded:
-        rows = rows.loc[~rows["text"].map(normalize_text).isin(excluded)]
+    rows = rows.loc[~HeldOutText.of(gold_test, *held_out).overlaps(rows["text"])]
     if not include_gold_dev:
         rows = rows.loc[rows["label_source"] != "gold"]
     rows = rows.reset_index(drop=True)
@@ -80,9 +102,9 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
     """Append gold sentences from other sets (``extra``: frames by source name; confidence 1;
     ``source`` = the name).
 
-    A sentence equal to a sentence of gold test or of a ``held_out`` evaluation set is
-    dropped (no leak), and so is one already in ``rows`` or an earlier extra set (nothing
-    counted twice). ``target_aware``: the rows carry a ``target`` the model reads, so each
+    A sentence that repeats or overlaps a sentence of gold test or of a ``held_out``
+    evaluation set is dropped (no leak, :class:`HeldOutText`), and so is one already in
+    ``rows`` or an earlier extra set (nothing counted twice). ``target_aware``: the rows carry a ``target`` the model reads, so each
     extra set must have a ``target`` column too, and a sentence is "already there" only
     under the same target.
     """
@@ -90,7 +112,7 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
         text = frame["text"].map(normalize_text)
         return text + "\x1f" + frame["target"].astype(str) if target_aware else text
 
-    excluded = held_out_texts(gold_test, *held_out)
+    excluded = HeldOutText.of(gold_test, *held_out)
     seen = set(keys(rows))
     columns = ["doc_id", "text", "label", "label_source", "confidence", "source", *(["target"] if target_aware else [])]
     frames = [rows if "source" in rows.columns else rows.assign(source="corpus")]
@@ -98,7 +120,7 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
         if target_aware:
             require_target_column(source, gold)
         gold_keys = keys(gold)
-        keep = ~gold["text"].map(normalize_text).isin(excluded) & ~gold_keys.isin(seen)
+        keep = ~excluded.overlaps(gold["text"]) & ~gold_keys.isin(seen)
         seen |= set(gold_keys[keep])
         frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0, source=source)[columns])
     return pd.concat(frames, ignore_index=True)
