@@ -87,14 +87,17 @@ def f_avg_metrics(gold: pd.DataFrame, y_pred: Sequence[str], averaged: Sequence[
 
 def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Sequence[str],
                          prefix: str = "test", calibration_bins: int = 10,
-                         f_avg_labels: Sequence[str] = (), resamples: int = 0, seed: int = 0) -> Evaluation:
+                         f_avg_labels: Sequence[str] = (), resamples: int = 0, seed: int = 0,
+                         none_label: str | None = None) -> Evaluation:
     """Compare predictions (``stance``, ``confidence``, ``p_<label>``) with gold ``label``.
 
     Metric names: ``{prefix}_macro_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_<label>``,
     ``{prefix}_precision_<label>``, ``{prefix}_recall_<label>``, ``{prefix}_ece``, ``{prefix}_rows``,
     and with ``f_avg_labels`` those of :func:`f_avg_metrics`. With ``resamples``, the 95%
     bootstrap interval of macro-F1 (and F_avg) as ``{prefix}_macro_f1_ci_low`` / ``_ci_high``
-    (``{prefix}_f_avg_ci_low`` / ``_ci_high``).
+    (``{prefix}_f_avg_ci_low`` / ``_ci_high``). With ``none_label``, stance detection as a
+    yes/no question: ``{prefix}_stance_recall`` (gold stance rows given any stance) and
+    ``{prefix}_stance_precision`` (rows given a stance that have one).
     """
     y_true = gold["label"].astype(str).tolist()
     y_pred = predicted["stance"].astype(str).tolist()
@@ -111,6 +114,10 @@ def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Se
         metrics[f"{prefix}_recall_{label}"] = float(recall[j])
     if f_avg_labels:
         metrics.update(f_avg_metrics(gold, y_pred, f_avg_labels, prefix))
+    if none_label is not None:
+        is_stance, said_stance = np.array(y_true) != none_label, np.array(y_pred) != none_label
+        metrics[f"{prefix}_stance_recall"] = float(said_stance[is_stance].mean()) if is_stance.any() else 0.0
+        metrics[f"{prefix}_stance_precision"] = float(is_stance[said_stance].mean()) if said_stance.any() else 0.0
     if resamples:
         for name, averaged in (("macro_f1", labels), ("f_avg", list(f_avg_labels))):
             if averaged:

@@ -233,7 +233,8 @@ def run_evaluate(config: Config) -> dict[str, float]:
     classifier = load_classifier(paths.model_dir)
     predicted = predict_frame(classifier, gold_test)
     evaluation = evaluate_predictions(gold_test, predicted, config.labels, "test", config.evaluate.calibration_bins,
-                                      config.evaluate.f_avg_labels, config.evaluate.bootstrap_resamples, config.seed)
+                                      config.evaluate.f_avg_labels, config.evaluate.bootstrap_resamples, config.seed,
+                                      config.none_label)
     reports = paths.reports
     write_table(evaluation.report, reports / "classification_report.csv")
     write_table(evaluation.misclassified, reports / "misclassified.csv")
@@ -247,7 +248,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     for name, gold in load_evaluation_sets(config).items():
         extra = evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
                                      config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
-                                     config.evaluate.bootstrap_resamples, config.seed)
+                                     config.evaluate.bootstrap_resamples, config.seed, config.none_label)
         write_table(extra.report, reports / f"{name}_classification_report.csv")
         write_table(extra.predictions, reports / f"{name}_predictions.csv")
         metrics.update(extra.metrics)

@@ -49,3 +49,13 @@ def test_evaluation_logs_the_macro_f1_interval_when_asked():
     metrics = evaluate_predictions(gold, predicted, ["a", "b", "c"], resamples=500, f_avg_labels=["a", "b"]).metrics
     assert metrics["test_macro_f1_ci_low"] < metrics["test_macro_f1"] < metrics["test_macro_f1_ci_high"]
     assert metrics["test_f_avg_ci_low"] < metrics["test_f_avg"] < metrics["test_f_avg_ci_high"]
+
+
+def test_stance_detection_recall_and_precision_treat_every_stance_as_one_class():
+    gold = pd.DataFrame({"text": list("abcde"), "label": ["support", "rule_out", "rule_out", "none", "none"]})
+    # a: support -> rule_out (a stance found, wrong one), b: found, c: missed, d: false alarm, e: right
+    probs = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    m = evaluate_predictions(gold, predictions_frame(probs, LABELS), LABELS, "real", none_label="none").metrics
+    assert m["real_stance_recall"] == 2 / 3
+    assert m["real_stance_precision"] == 2 / 3
+    assert "test_stance_recall" not in evaluate_predictions(gold, predictions_frame(probs, LABELS), LABELS).metrics
