@@ -13,7 +13,6 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.chdir(REPO)  # configs name paths relative to the project root
 
 from pipeline.classifiers.targeted import predict_frame  # noqa: E402
 from pipeline.config import Config  # noqa: E402
@@ -36,6 +35,11 @@ class TrainingSetup:
     test: pd.DataFrame
     evaluation: dict[str, pd.DataFrame]  # the evaluation-only sets (challenge, real-corpus test, ...)
     corpus: list[str]  # every corpus sentence (for speed)
+
+
+def at_repo_root() -> None:
+    """Work from the project root: configs name their paths relative to it."""
+    os.chdir(REPO)
 
 
 def training_setup(config: Config) -> TrainingSetup:

@@ -22,6 +22,9 @@ VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 if sys.prefix == sys.base_prefix and VENV_PYTHON.exists():  # run with the project's venv
     os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import at_repo_root  # noqa: E402
 
 from pipeline import data_quality as dq  # noqa: E402
 from pipeline.statements import LABELS, read_bank, read_bank_file, validate_rows  # noqa: E402
@@ -120,7 +123,6 @@ def labelled_sets(config_path: Path) -> tuple[dict[str, list[str]], dict[str, li
     sample corpus's sentences outside gold-test articles, gold dev and every
     ``train.extra_gold`` set; evaluation = gold test, every ``evaluate.extra_sets`` set and
     the behavioural suite's sentences. Optional sets that are absent are left out."""
-    from pipeline.behaviour import expand_suite, load_suite
     from pipeline.config import load_config
     from pipeline.ingest import ingest_articles
     from pipeline.io import read_articles
@@ -135,12 +137,41 @@ def labelled_sets(config_path: Path) -> tuple[dict[str, list[str]], dict[str, li
     if dev is not None:
         train["gold_dev"] = dev["text"].tolist()
     train.update({name: frame["text"].tolist() for name, frame in load_extra_gold(config).items()})
+    return train, evaluation_texts(config, test, load_evaluation_sets(config))
+
+
+def effective_training_sets(config_path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The texts the train stage really trains on (after its leak guard), by source, and the
+    evaluation texts: what must never overlap."""
+    from common import training_setup
+
+    from pipeline.config import load_config
+
+    config = load_config(config_path)
+    setup = training_setup(config)
+    train = {str(source): group["text"].tolist() for source, group in setup.rows.groupby("source")}
+    return train, evaluation_texts(config, setup.test, setup.evaluation)
+
+
+def evaluation_texts(config, test, sets) -> dict[str, list[str]]:  # noqa: ANN001
+    from pipeline.train import behaviour_texts
+
     evaluation = {"gold_test": test["text"].tolist()} if test is not None else {}
-    evaluation.update({name: frame["text"].tolist() for name, frame in load_evaluation_sets(config).items()})
+    evaluation.update({name: frame["text"].tolist() for name, frame in sets.items()})
     if config.evaluate.behaviour:
-        suite = load_suite(config.path(config.evaluate.behaviour), config.labels)
-        evaluation["behaviour"] = sorted(set(expand_suite(suite)["text"]))
-    return train, evaluation
+        evaluation["behaviour"] = behaviour_texts(config)["text"].tolist()
+    return evaluation
+
+
+def bank_sets(config_path: Path) -> set[str]:
+    """The names of the config's training sets that are statements-bank files (team-written:
+    they must not overlap evaluation text even before the leak guard)."""
+    from pipeline.config import load_config
+    from pipeline.labeling.gold import is_bank
+
+    config = load_config(config_path)
+    return {source.set_name for source in config.train.extra_gold
+            if config.path(source.path).exists() and is_bank(config.path(source.path))}
 
 
 def labelled_frames(config_path: Path) -> dict[str, list[dict[str, str]]]:
@@ -222,6 +253,7 @@ def main() -> int:
     parser.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM near-duplicate pass")
     parser.add_argument("--bank-table", action="store_true", help="print only the bank's counts table")
     args = parser.parse_args()
+    at_repo_root()
     if args.part:
         return check_part(args.part)
     rows = read_bank(args.bank)
@@ -247,12 +279,21 @@ def main() -> int:
     print("\n## Every labelled set (and the real corpus as the reference for length and quotation)\n")
     print(set_table(labelled_frames(args.config), real_corpus_texts(args.config), embed))
     train, evaluation = labelled_sets(args.config)
-    overlaps = dq.train_eval_overlaps(train, evaluation, embed)
-    print(f"\n## Training vs evaluation text\n\ntraining sets: {', '.join(f'{k} ({len(v)})' for k, v in train.items())}; "
-          f"evaluation sets: {', '.join(f'{k} ({len(v)})' for k, v in evaluation.items())}; overlaps: {len(overlaps)}")
-    for overlap in overlaps[:30]:
+    raw = dq.train_eval_overlaps(train, evaluation, embed)
+    print(f"\n## Training vs evaluation text\n\ntraining files: {', '.join(f'{k} ({len(v)})' for k, v in train.items())}; "
+          f"evaluation files: {', '.join(f'{k} ({len(v)})' for k, v in evaluation.items())}\n")
+    print(table(["training file", "evaluation file", "kind", "pairs"],
+                [[*key, count] for key, count in sorted(Counter((o.train_set, o.eval_set, o.kind) for o in raw).items())]))
+    bank_overlaps = [o for o in raw if o.train_set not in ("corpus", "gold_dev") and o.train_set in bank_sets(args.config)]
+    effective_train, effective_eval = effective_training_sets(args.config)
+    effective = dq.train_eval_overlaps(effective_train, effective_eval, embed)
+    print(f"\nAfter the train stage's leak guard (exact text or a shared 8-word run with any evaluation sentence is "
+          f"held out): {sum(map(len, effective_train.values()))} training rows, {len(effective)} overlaps"
+          + (" (MiniLM cosine >= 0.92 included)" if embed is not None else "") + f"; statements-bank file overlaps: {len(bank_overlaps)}")
+    for overlap in [*bank_overlaps, *effective][:30]:
         print(f"  {overlap.kind} {overlap.score:.3f}: [{overlap.train_set}] {overlap.train_text!r} ~ "
               f"[{overlap.eval_set}] {overlap.eval_text!r}")
+    overlaps = [*bank_overlaps, *effective]
     for problem in problems[:30]:
         print(f"PROBLEM {problem}")
     return 1 if overlaps or problems else 0

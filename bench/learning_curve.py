@@ -24,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CONFIGS, REPO, TrainingSetup, score_sets, training_setup  # noqa: E402
+from common import CONFIGS, REPO, TrainingSetup, at_repo_root, score_sets, training_setup  # noqa: E402
 
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.train import fit_classifier  # noqa: E402
@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, default=REPO / "reports" / "learning_curve.csv")
     parser.add_argument("--png", type=Path, default=REPO / "docs" / "images" / "learning_curve.png")
     args = parser.parse_args()
+    at_repo_root()
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     results = []
     for kind in args.models:

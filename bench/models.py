@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CONFIGS, TrainingSetup, score_sets, training_setup  # noqa: E402
+from common import CONFIGS, TrainingSetup, at_repo_root, score_sets, training_setup  # noqa: E402
 
 from pipeline.classifiers.base import load_bundle  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every model, as `stance run --set`")
     args = parser.parse_args()
+    at_repo_root()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     labels = load_config(CONFIGS["tfidf_logreg"], args.overrides).labels
     rows: list[Row] = []

@@ -126,12 +126,23 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
     return pd.concat(frames, ignore_index=True)
 
 
+def behaviour_texts(config: Config) -> pd.DataFrame:
+    """The behavioural suite's distinct sentences (``text``), empty when none is configured."""
+    if not config.evaluate.behaviour:
+        return pd.DataFrame({"text": []})
+    from pipeline.behaviour import expand_suite, load_suite
+
+    suite = load_suite(config.path(config.evaluate.behaviour), config.labels)
+    return pd.DataFrame({"text": sorted(set(expand_suite(suite)["text"]))})
+
+
 def assemble_training_rows(config: Config, labeled: pd.DataFrame, gold_test: pd.DataFrame | None,
                            evaluation_sets: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Every training row of a run, as the train stage makes them: the label stage's rows
     (a dataset's training pool in dataset mode) plus ``train.extra_gold``, minus every
-    sentence of gold test and of the evaluation sets."""
-    held_out = list((load_evaluation_sets(config) if evaluation_sets is None else evaluation_sets).values())
+    sentence of gold test, of the evaluation sets and of the behavioural suite."""
+    held_out = [*(load_evaluation_sets(config) if evaluation_sets is None else evaluation_sets).values(),
+                behaviour_texts(config)]
     if config.data.dataset is not None:
         from pipeline.datasets import training_pool
 
