@@ -146,10 +146,11 @@ def effective_training_sets(config_path: Path) -> tuple[dict[str, list[str]], di
     from common import training_setup
 
     from pipeline.config import load_config
+    from pipeline.train import TRAIN_SOURCE
 
     config = load_config(config_path)
     setup = training_setup(config)
-    train = {str(source): group["text"].tolist() for source, group in setup.rows.groupby("source")}
+    train = {str(source): group["text"].tolist() for source, group in setup.rows.groupby(TRAIN_SOURCE)}
     return train, evaluation_texts(config, setup.test, setup.evaluation)
 
 

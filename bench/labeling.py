@@ -1,5 +1,6 @@
 """Labeling benchmark: per-function coverage and accuracy; majority vote vs label model vs
-the embedding labeler, on the sample corpus's gold dev and on the real corpus's gold.
+the embedding labeler, on the sample corpus's gold dev, on the statements bank and on the
+real corpus's gold.
 
     .venv/bin/python bench/labeling.py            # prints markdown tables
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.ingest import ingest_articles, normalize_text  # noqa: E402
 from pipeline.io import read_articles  # noqa: E402
-from pipeline.labeling.gold import load_gold, load_gold_refs  # noqa: E402
+from pipeline.labeling.gold import load_bank, load_gold, load_gold_refs  # noqa: E402
 from pipeline.labeling.stage import label_sentences  # noqa: E402
 from pipeline.labeling.suites import get_suite  # noqa: E402
 
@@ -46,7 +47,9 @@ def load_corpora(include_real: bool) -> list[Corpus]:
     sample = load_config(REPO / "configs" / "default.yaml")
     sample_sentences, _ = ingest_articles(read_articles(REPO / sample.data.articles))
     sample_dev = load_gold(REPO / sample.data.gold_dev, sample.labels)
-    corpora = [Corpus("sample", sample, sample_sentences, {"sample gold dev": sample_dev}, sample_dev)]
+    bank = load_bank(REPO / "data" / "statements", sample.labels)
+    corpora = [Corpus("sample", sample, sample_sentences, {"sample gold dev": sample_dev, "statements bank": bank},
+                      sample_dev)]
     if include_real:
         real = load_config(REPO / "configs" / "ukraine_news.yaml")
         articles = real.path(real.data.articles)

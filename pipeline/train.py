@@ -15,6 +15,7 @@ from pipeline.errors import InputError
 from pipeline.ingest import normalize_text
 
 
+TRAIN_SOURCE = "train_source"  # the column naming where a training row came from (corpus_weak, statements, ...)
 SPAN_WORDS = 8  # a training sentence sharing this many consecutive words with an evaluation sentence is a leak
 
 
@@ -46,7 +47,7 @@ class HeldOutText:
 
 def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool,
                   held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
-    """Labelled sentences fit to train on, each with its ``source`` (``corpus_weak`` or
+    """Labelled sentences fit to train on, each with its ``train_source`` (``corpus_weak`` or
     ``corpus_gold``).
 
     Drops unlabelled rows, every sentence of an article that holds a gold-test sentence
@@ -61,8 +62,8 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
     if not include_gold_dev:
         rows = rows.loc[rows["label_source"] != "gold"]
     rows = rows.reset_index(drop=True)
-    if "source" not in rows.columns:
-        rows = rows.assign(source="corpus_" + rows["label_source"].astype(str))
+    if TRAIN_SOURCE not in rows.columns:
+        rows = rows.assign(**{TRAIN_SOURCE: "corpus_" + rows["label_source"].astype(str)})
     return rows
 
 
@@ -100,7 +101,7 @@ def require_target_column(source: str, gold: pd.DataFrame) -> None:
 def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test: pd.DataFrame | None,
                    target_aware: bool = False, held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
     """Append gold sentences from other sets (``extra``: frames by source name; confidence 1;
-    ``source`` = the name).
+    ``train_source`` = the name).
 
     A sentence that repeats or overlaps a sentence of gold test or of a ``held_out``
     evaluation set is dropped (no leak, :class:`HeldOutText`), and so is one already in
@@ -114,15 +115,15 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
 
     excluded = HeldOutText.of(gold_test, *held_out)
     seen = set(keys(rows))
-    columns = ["doc_id", "text", "label", "label_source", "confidence", "source", *(["target"] if target_aware else [])]
-    frames = [rows if "source" in rows.columns else rows.assign(source="corpus")]
+    columns = ["doc_id", "text", "label", "label_source", "confidence", TRAIN_SOURCE, *(["target"] if target_aware else [])]
+    frames = [rows if TRAIN_SOURCE in rows.columns else rows.assign(**{TRAIN_SOURCE: "corpus"})]
     for source, gold in extra.items():
         if target_aware:
             require_target_column(source, gold)
         gold_keys = keys(gold)
         keep = ~excluded.overlaps(gold["text"]) & ~gold_keys.isin(seen)
         seen |= set(gold_keys[keep])
-        frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0, source=source)[columns])
+        frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0, **{TRAIN_SOURCE: source})[columns])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -214,11 +215,11 @@ def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None 
 
 
 def source_metrics(rows: pd.DataFrame) -> dict[str, float]:
-    """Rows and share of the training rows per source (``train_rows_source_<name>``,
+    """Rows and share of the training rows per ``train_source`` (``train_rows_source_<name>``,
     ``train_share_source_<name>``)."""
-    if "source" not in rows.columns or rows.empty:
+    if TRAIN_SOURCE not in rows.columns or rows.empty:
         return {}
-    counts = rows["source"].astype(str).value_counts()
+    counts = rows[TRAIN_SOURCE].astype(str).value_counts()
     return {**{f"train_rows_source_{name}": float(count) for name, count in counts.items()},
             **{f"train_share_source_{name}": float(count / len(rows)) for name, count in counts.items()}}
 

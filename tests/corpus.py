@@ -50,7 +50,8 @@ def write_corpus(root: Path) -> dict[str, Path]:
     articles.mkdir(parents=True)
     for doc_id, (title, sentences) in ARTICLES.items():
         body = "\n\n".join(sentences)
-        (articles / f"{doc_id}.txt").write_text(f"Title: {title}\nDate: 2025-03-01\n\n{body}\n", encoding="utf-8")
+        (articles / f"{doc_id}.txt").write_text(f"Title: {title}\nDate: 2025-03-01\nSource: Wire\n\n{body}\n",
+                                                encoding="utf-8")
     paths = {"articles": articles}
     for name, rows in (("dev", DEV), ("test", TEST)):
         path = root / f"{name}.csv"

@@ -91,7 +91,9 @@ def test_run_trains_on_every_source_and_scores_the_evaluation_sets(sources_confi
     # the bank row that is also a challenge sentence is left out: 4 of 5 bank rows train
     assert metrics["train_rows_source_statements"] == 4
     assert metrics["train_share_source_statements"] == pytest.approx(4 / metrics["train_rows"])
-    assert sum(v for k, v in metrics.items() if k.startswith("train_rows_source_")) == metrics["train_rows"]
+    sources = {k.removeprefix("train_rows_source_"): v for k, v in metrics.items() if k.startswith("train_rows_source_")}
+    assert set(sources) == {"corpus_weak", "corpus_gold", "statements"}  # not the articles' own `source` field
+    assert sum(sources.values()) == metrics["train_rows"]
     assert metrics["challenge_rows"] == 4
     for name in ("challenge_macro_f1", "challenge_f1_support", "challenge_recall_rule_out",
                  "behaviour_pass_rate", "behaviour_mft_pass_rate", "behaviour_inv_country_pass_rate"):
@@ -133,7 +135,7 @@ def test_training_rows_drop_a_sentence_sharing_eight_words_with_an_evaluation_se
     challenge = pd.DataFrame({"text": ["Officials said the coalition of the willing met in Paris on Thursday."]})
     kept = training_rows(labeled, None, include_gold_dev=True, held_out=[challenge])
     assert list(kept["text"]) == ["It rained in Paris.", "Spain will not send troops."]
-    assert list(kept["source"]) == ["corpus_weak", "corpus_weak"]
+    assert list(kept["train_source"]) == ["corpus_weak", "corpus_weak"]
     extra = {"bank": labeled.assign(label_source="gold")}
     assert list(add_extra_gold(kept.iloc[:0], extra, None, held_out=[challenge])["text"]) == list(kept["text"])
 
@@ -148,7 +150,7 @@ def test_training_rows_never_keep_a_gold_test_sentence_quoted_in_another_article
 
 
 def test_source_metrics_give_rows_and_shares():
-    rows = pd.DataFrame({"source": ["statements", "statements", "corpus_weak", "real_dev"]})
+    rows = pd.DataFrame({"train_source": ["statements", "statements", "corpus_weak", "real_dev"]})
     assert source_metrics(rows) == {"train_rows_source_statements": 2.0, "train_rows_source_corpus_weak": 1.0,
                                     "train_rows_source_real_dev": 1.0, "train_share_source_statements": 0.5,
                                     "train_share_source_corpus_weak": 0.25, "train_share_source_real_dev": 0.25}
