@@ -89,6 +89,9 @@ def plot(results: pd.DataFrame, path: Path) -> Path:
             ax.plot(stats["rows"], stats["mean"], marker="o", label=model)
             ax.fill_between(stats["rows"], stats["min"], stats["max"], alpha=0.2)
         ax.set_xscale("log")
+        ticks = sorted(results["rows"].unique())
+        ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+        ax.minorticks_off()
         ax.set_title(title)
         ax.set_xlabel("training rows")
         ax.grid(alpha=0.3)
@@ -107,10 +110,15 @@ def main() -> None:
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
     parser.add_argument("--seeds", type=int, default=3, help="samples (and model seeds) per fraction below 100%%")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--csv", type=Path, default=REPO / "reports" / "learning_curve.csv")
+    parser.add_argument("--csv", type=Path, default=REPO / "bench" / "results" / "learning_curve.csv")
     parser.add_argument("--png", type=Path, default=REPO / "docs" / "images" / "learning_curve.png")
+    parser.add_argument("--from-csv", type=Path, nargs="+", metavar="CSV",
+                        help="no training: table and plot from per-run CSVs written earlier")
     args = parser.parse_args()
     at_repo_root()
+    if args.from_csv:
+        replot(args.from_csv, args.png)
+        return
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     results = []
     for kind in args.models:
@@ -121,6 +129,13 @@ def main() -> None:
     frame.to_csv(args.csv, index=False)
     print(summary_table(frame))
     print(f"\nper-run rows: {args.csv}; plot: {plot(frame, args.png)}", file=sys.stderr)
+
+
+def replot(csv_files: list[Path], png: Path) -> Path:
+    """The plot (and table) again from saved per-run CSVs, e.g. one per model kind run separately."""
+    frame = pd.concat([pd.read_csv(f) for f in csv_files], ignore_index=True)
+    print(summary_table(frame))
+    return plot(frame, png)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ def measure(name: str, config, classifier, bundle: Path, train_seconds: float, s
 
 
 def bench_kind(kind: str, overrides: list[str], sentences: int, workdir: Path) -> list[Row]:
+    """Train ``kind`` with its shipped config, save the bundle under ``workdir/<kind>`` and
+    measure it (a transformer kind once per way of serving it)."""
     # a fresh embedding cache, so training time is the cold time; the warm rerun is noted
     cache = [f"train.embed_logreg.cache_dir={workdir / 'cache'}"] if kind == "embed_logreg" else []
     config = load_config(CONFIGS[kind], [*overrides, *cache])
@@ -121,6 +123,21 @@ def quality_table(rows: list[Row], labels: list[str]) -> str:
     return "\n".join(lines)
 
 
+def behaviour_table(rows: list[Row]) -> str:
+    """Pass rate per behavioural capability (columns) and model (rows)."""
+    prefix, suffix = "behaviour_", "_pass_rate"
+    capabilities = [key[len(prefix):-len(suffix)] for key in rows[0].metrics
+                    if key.startswith(prefix) and key.endswith(suffix) and key != "behaviour_pass_rate"]
+    if not capabilities:
+        return ""
+    head = ["model", *capabilities, "all"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        rates = [row.metrics[f"{prefix}{name}{suffix}"] for name in capabilities] + [row.metrics["behaviour_pass_rate"]]
+        lines.append("| " + " | ".join([row.model, *(f"{rate:.3f}" for rate in rates)]) + " |")
+    return "\n".join(lines)
+
+
 def speed_table(rows: list[Row]) -> str:
     head = ["model", "train s", f"score sent/s ({rows[0].speed_sentences} sentences)", "sent/CPU-s", "bundle MB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -136,16 +153,20 @@ def main() -> None:
                         help="distinct corpus sentences scored for the speed column (at most the corpus's count)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every model, as `stance run --set`")
+    parser.add_argument("--keep", type=Path, help="keep the trained bundles in this folder (default: a temp folder)")
     args = parser.parse_args()
     at_repo_root()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     labels = load_config(CONFIGS["tfidf_logreg"], args.overrides).labels
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
         for kind in args.models:
             print(f"... {kind}", file=sys.stderr, flush=True)
-            rows.extend(bench_kind(kind, args.overrides, args.sentences, Path(tmp)))
+            rows.extend(bench_kind(kind, args.overrides, args.sentences, workdir))
     print(quality_table(rows, labels))
+    print()
+    print(behaviour_table(rows))
     print()
     print(speed_table(rows))
 
