@@ -106,6 +106,30 @@ def bench_kind(kind: str, overrides: list[str], sentences: int, workdir: Path) -
     return rows
 
 
+def measure_bundle(kind: str, overrides: list[str], sentences: int, workdir: Path) -> list[Row]:
+    """Measure a bundle trained earlier (``--reuse``), served as configured; train time unknown."""
+    config = load_config(CONFIGS[kind], overrides)
+    setup = training_setup(config)
+    speed_texts = list(dict.fromkeys(setup.corpus))[:sentences]
+    return [measure(f"{kind} (as configured)", config, load_bundle(workdir / kind), workdir / kind, float("nan"),
+                    setup, speed_texts)]
+
+
+def bench_ensemble(kinds: list[str], overrides: list[str], sentences: int, workdir: Path) -> Row:
+    """The equal-weight average of the kinds' bundles in ``workdir``, each served as configured."""
+    from pipeline.classifiers.ensemble import EnsembleClassifier
+
+    config = load_config(CONFIGS[kinds[0]], overrides)
+    setup = training_setup(config)
+    members = [load_bundle(workdir / kind) for kind in kinds]
+    ensemble = EnsembleClassifier(config.labels, members, [1.0] * len(members))
+    speed_texts = list(dict.fromkeys(setup.corpus))[:sentences]
+    row = measure(f"ensemble of {' + '.join(kinds)} (equal weights)", config, ensemble, workdir / kinds[0], float("nan"),
+                  setup, speed_texts)
+    row.size_mb = sum(folder_mb(workdir / kind) for kind in kinds)
+    return row
+
+
 def _cells(metrics: dict[str, float], names: list[str]) -> list[str]:
     return [f"{metrics[name]:.3f}" if name in metrics else "" for name in names]
 
@@ -154,6 +178,10 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every model, as `stance run --set`")
     parser.add_argument("--keep", type=Path, help="keep the trained bundles in this folder (default: a temp folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep: measure a kind's bundle already in the folder instead of training it again")
+    parser.add_argument("--ensemble", nargs="+", choices=KINDS, metavar="KIND",
+                        help="also measure the equal-weight average of these kinds' bundles (no weights are tuned)")
     args = parser.parse_args()
     at_repo_root()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -163,7 +191,11 @@ def main() -> None:
         workdir = args.keep or Path(tmp)
         for kind in args.models:
             print(f"... {kind}", file=sys.stderr, flush=True)
-            rows.extend(bench_kind(kind, args.overrides, args.sentences, workdir))
+            reused = args.reuse and (workdir / kind / "bundle.json").exists()
+            rows.extend(measure_bundle(kind, args.overrides, args.sentences, workdir) if reused
+                        else bench_kind(kind, args.overrides, args.sentences, workdir))
+        if args.ensemble:
+            rows.append(bench_ensemble(args.ensemble, args.overrides, args.sentences, workdir))
     print(quality_table(rows, labels))
     print()
     print(behaviour_table(rows))
