@@ -241,8 +241,6 @@ def run_evaluate(config: Config) -> dict[str, float]:
     write_table(evaluation.predictions, reports / "test_predictions.csv")
     plot_confusion(evaluation.confusion, config.labels, reports / "confusion_matrix.png", f"{config.train.model} on gold test")
     plot_calibration(evaluation.calibration, reports / "calibration.png", f"{config.train.model} calibration")
-    with atomic_path(reports / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(evaluation.metrics, indent=2), encoding="utf-8")
     metrics = dict(evaluation.metrics)
     extra_reports = {}
     for name, gold in load_evaluation_sets(config).items():
@@ -260,6 +258,8 @@ def run_evaluate(config: Config) -> dict[str, float]:
         metrics.update(behaviour.metrics)
         log.info("evaluate: behavioural suite pass rate %.3f over %d cases", behaviour.metrics["behaviour_pass_rate"],
                  behaviour.metrics["behaviour_cases"])
+    with atomic_path(reports / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     tracking.log_metrics(metrics)
     tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
                          source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
