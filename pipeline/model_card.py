@@ -125,8 +125,8 @@ def render_model_card(config: "Config", run_name: str, train_info: dict, metrics
     lines += ["## Training data", "",
               f"{int(train.get('train_rows', 0))} rows ({counts}); {int(train.get('train_gold_rows', 0))} of them gold. "
               f"Source: {_training_source(config)}.{_training_sources(train)} Rows of a gold-test document "
-              "(article), and any row whose text equals a gold-test row or a row of an evaluation set, are left "
-              "out of training.", ""]
+              "(article), and any row that equals or shares an 8-word run with a sentence of gold test, of an "
+              "evaluation set or of the behavioural suite, are left out of training.", ""]
     lines += ["## Evaluation on gold test", "",
               f"- rows: {int(metrics['test_rows'])}",
               f"- macro-F1: {_with_interval(metrics, 'macro_f1')}",
