@@ -67,11 +67,12 @@ def stage_outputs(config: "Config", paths: "StagePaths", stage: str) -> list[Pat
 
 def gold_set_paths(config: "Config", stage: str) -> list[Path]:
     """The extra gold files ``stage`` reads: train reads ``train.extra_gold`` and, for the
-    leak guard, the evaluation sets; evaluate reads the evaluation sets and the suite."""
+    leak guard, the evaluation sets and the behavioural suite; evaluate reads the
+    evaluation sets and the suite."""
     sets = [*(config.train.extra_gold if stage == "train" else []),
             *(config.evaluate.extra_sets if stage in ("train", "evaluate") else [])]
     paths = [config.path(p) for source in sets for p in (source.path, source.articles) if p]
-    if stage == "evaluate" and config.evaluate.behaviour:
+    if stage in ("train", "evaluate") and config.evaluate.behaviour:
         paths.append(config.path(config.evaluate.behaviour))
     return paths
 

@@ -109,10 +109,19 @@ def test_run_trains_on_every_source_and_scores_the_evaluation_sets(sources_confi
     assert "## Evaluation on `challenge`" in card and "## Behavioural tests" in card and "`statements` 4" in card
 
 
-def test_a_changed_challenge_set_reruns_train_and_evaluate(sources_config, workdir):
+@pytest.mark.parametrize(("file", "addition"), [
+    ("challenge.csv", "c9,Greece will keep its troops at home.,rule_out\n"),
+    ("suite.yaml", "      - {text: \"{country} will never send troops to Ukraine.\", label: rule_out}\n"),
+])
+def test_a_changed_evaluation_set_reruns_train_and_evaluate(sources_config, workdir, file, addition):
+    """Both stages read it: evaluate scores it, train holds its sentences out (the leak guard)."""
     assert runner.invoke(app, ["run", "--config", str(sources_config)]).exit_code == 0
-    with (workdir / "challenge.csv").open("a") as handle:
-        handle.write("c9,Greece will keep its troops at home.,rule_out\n")
+    if file == "suite.yaml":  # a template in the mft capability
+        text = (workdir / file).read_text()
+        (workdir / file).write_text(text.replace("  - name: inv_country", addition + "  - name: inv_country"))
+    else:
+        with (workdir / file).open("a") as handle:
+            handle.write(addition)
     assert runner.invoke(app, ["run", "--config", str(sources_config)]).exit_code == 0
     client = MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], order_by=["start_time DESC"])
