@@ -27,16 +27,28 @@ ARTICLE_COLUMNS = ["doc_id", "text", "title", "date", "source", "body_offset"]
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temp path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    The file ends with the mode a plain ``open`` would give it (0666 less the umask), not the
+    private 0600 of the temp file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
