@@ -95,6 +95,11 @@ def text_problem(value: object, max_chars: int) -> str:
     return ""
 
 
+def output_columns(labels: Sequence[str]) -> list[str]:
+    """The columns scoring adds to every row; an input column of one of these names is refused."""
+    return ["stance", "confidence", *[f"p_{label}" for label in labels], "error"]
+
+
 def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
                 max_chars: int) -> pd.DataFrame:
     """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error``."""
@@ -180,6 +185,10 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
             if options.text_column not in chunk.columns:
                 raise InputError(f"{input_path}: no {options.text_column!r} column (columns: "
                                  f"{', '.join(map(str, chunk.columns))}); use --text-column")
+            clash = [c for c in output_columns(labels) if c in chunk.columns]
+            if clash:
+                raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
+                                 f"{', '.join(output_columns(labels))}); rename it in the input")
             scored = score_chunk(chunk, predictor, labels, options.text_column, options.max_chars)
             errors = int((scored["error"] != "").sum())
             state.bytes_done = partial.append(_output_rows(scored, labels, options))

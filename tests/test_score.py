@@ -161,3 +161,13 @@ def test_target_column_reaches_the_model(tmp_path):
     pd.DataFrame({"text": ["troops", "", "calm"], "target": ["t1", "t2", "t3"]}).to_csv(source, index=False)
     score_file(source, tmp_path / "out.csv", TargetPredictor(), LABELS)
     assert seen == ["t1", "t3"]
+
+
+@pytest.mark.parametrize("column", ["stance", "confidence", "p_none", "error"])
+def test_an_input_column_named_like_an_output_column_is_refused_not_overwritten(tmp_path, column):
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["send troops"], column: ["analyst's own value"]}).to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    with pytest.raises(InputError, match=rf"in.csv: column '{column}' would be overwritten by the scores"):
+        score_file(source, out, KeywordPredictor(), LABELS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # no output, no partial, no checkpoint
