@@ -235,10 +235,25 @@ def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0
     uri = tracking_uri()
     if uri.startswith(("http://", "https://")):
         raise TrackingError(f"MLFLOW_TRACKING_URI={uri} is a tracking server: open it in a browser, no `stance ui` needed")
+    require_free_port(host, port)
     typer.echo(f"MLflow UI for {uri} at http://{host}:{port}", err=True)
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # GenAI job runner: one process less
     raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                                       "--host", host, "--port", str(port), "--workers", "1"]))
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Fail in one line when ``host:port`` is taken (the MLflow server would log the clash
+    and exit 0)."""
+    import socket
+
+    from pipeline.errors import StanceError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise StanceError(f"port {port} on {host} is not free ({exc.strerror}); choose another with --port") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

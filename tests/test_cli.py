@@ -64,3 +64,16 @@ def test_help_is_fast_and_lists_the_stages():
     out = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True, check=True)
     for command in ("run", "ingest", "label", "train", "evaluate", "score", "models", "promote", "ui"):
         assert command in out.stdout
+
+
+def test_ui_on_a_busy_port_fails_in_one_line_naming_the_port(workdir):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["ui", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is not free" in result.output
+    assert "Traceback" not in result.output
