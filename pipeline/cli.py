@@ -21,6 +21,7 @@ from pipeline.errors import StanceError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Stance pipeline: ingest -> label -> train -> evaluate, batch scoring, MLflow registry.")
 log = logging.getLogger("pipeline")
+NOTHING_SCORED = 3  # `stance score` exit status when every row was an error (bad input is 2)
 F = TypeVar("F", bound=Callable[..., object])
 
 ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="YAML experiment config.")
@@ -165,6 +166,9 @@ def score(
     typer.echo(f"{output}: {summary.line()}", err=True)
     if show and engine == "local" and level == "sentence":
         _print_scored(output, text_column)
+    if summary.rows and not summary.scored:
+        typer.echo(f"error: no row of {input_path} could be scored (see the `error` column of {output})", err=True)
+        raise typer.Exit(NOTHING_SCORED)
 
 
 def raise_input(message: str) -> None:

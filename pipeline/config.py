@@ -509,6 +509,8 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
         raise ConfigError(f"{config_path}: not valid YAML ({exc})".replace("\n", " ")) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys at the top level")
+    if not raw:
+        raise ConfigError(f"{config_path}: the config is empty; start from configs/default.yaml")
     for assignment in overrides or []:
         apply_override(raw, assignment)
     try:

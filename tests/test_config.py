@@ -81,3 +81,11 @@ def test_tfidf_word_token_pattern_reaches_the_vectorizer(tmp_path):
     config = load_config(path, [r"train.tfidf_logreg.word_token_pattern=(?u)[#@]?\b\w\w+\b"])
     word = dict(build_pipeline(config.train.tfidf_logreg, seed=1).named_steps["features"].transformer_list)["word"]
     assert {"#prolife", "prolife", "@me"} <= set(word.fit(["#prolife and prolife to @me"]).get_feature_names_out())
+
+
+@pytest.mark.parametrize("content", ["", "# only a comment\n", "{}\n"])
+def test_an_empty_config_is_refused_rather_than_run_on_defaults(tmp_path, content):
+    path = tmp_path / "empty.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=r"empty.yaml: the config is empty"):
+        load_config(path)

@@ -54,3 +54,12 @@ def test_spark_engine_refuses_non_parquet_input(tmp_path):
     source.write_text("text\ntroops\n")
     result = runner.invoke(app, ["score", str(source), "-o", str(tmp_path / "out.parquet"), "--engine", "spark"])
     assert result.exit_code == 2 and "--engine spark reads one Parquet file" in result.output
+
+
+def test_a_run_that_scores_no_row_exits_3_with_the_output_written(tmp_path, keyword_model):
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["", "   ", ""]}).to_csv(source, index=False)
+    result = runner.invoke(app, ["score", str(source), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 3
+    assert "rows 3, scored 0, errors 3" in result.output and "no row of" in result.output
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 3  # every row kept, each with its error
