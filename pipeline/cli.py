@@ -190,8 +190,21 @@ def _print_scored(output: Path, text_column: str) -> None:
         stance = str(row_dict.get("stance", "")) or f"({row_dict.get('error', '')})"
         confidence = row_dict.get("confidence", "")
         table.add_row(stance, f"{float(confidence):.2f}" if str(confidence) not in ("", "nan") else "",
-                      str(row_dict.get(text_column, ""))[:160])
+                      shorten(str(row_dict.get(text_column, "")), SHOW_CHARS))
     Console().print(table)
+
+
+SHOW_CHARS = 160  # `stance score --show` prints at most this much of each sentence
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if not text[limit - 1].isspace() and " " in cut:  # the cut fell inside a word: drop that word
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
 
 
 @app.command()

@@ -77,3 +77,13 @@ def test_ui_on_a_busy_port_fails_in_one_line_naming_the_port(workdir):
     assert result.exit_code == 2
     assert f"port {port} on 127.0.0.1 is not free" in result.output
     assert "Traceback" not in result.output
+
+
+def test_show_cuts_long_sentences_at_a_word_with_an_ellipsis():
+    from pipeline.cli import shorten
+
+    text = "Macron said Western troops could not be ruled out in the future, speaking after the meeting"
+    short = shorten(text, 40)
+    assert short == "Macron said Western troops could not be…" and len(short) <= 40
+    assert shorten("short sentence", 40) == "short sentence"
+    assert shorten("x" * 50, 10) == "x" * 9 + "…"
