@@ -51,7 +51,7 @@ def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
     """Load a pyfunc model by URI; return it and its label names (from the signature)."""
     from pipeline import tracking
 
-    tracking.use_experiment_free()
+    tracking.use_experiment_free(needs_store=model_uri.startswith(("models:", "runs:")))
     import mlflow.pyfunc
 
     try:

@@ -113,12 +113,17 @@ def use_experiment(experiment: str) -> str:
         raise TrackingError(f"MLflow tracking store {uri} is not usable: {first_line(exc, 300)}") from None
 
 
-def use_experiment_free() -> None:
-    """Point MLflow at the store without choosing an experiment (for loading models)."""
+def use_experiment_free(needs_store: bool = True) -> None:
+    """Point MLflow at the store without choosing an experiment (for loading models and the
+    registry); when ``needs_store``, fails in one line, in seconds, if a tracking server
+    does not answer (a model read from a local folder does not need it)."""
     _quiet_defaults()
+    uri = tracking_uri()
+    if needs_store:
+        _require_reachable(uri)  # before the slow mlflow import and its retries
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(uri)
 
 
 def git_commit() -> str:

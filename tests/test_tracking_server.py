@@ -87,6 +87,20 @@ def test_unreachable_server_fails_fast_in_one_line_and_writes_nothing(tmp_path):
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.parametrize("command", [["score", "in.csv", "-o", "out.csv"], ["models"], ["promote", "1"]])
+def test_every_command_that_uses_the_store_fails_fast_on_an_unreachable_server(tmp_path, command):
+    (tmp_path / "in.csv").write_text("text\nGermany will not send troops.\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    closed = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = run_stance(tmp_path, closed, *command, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: MLflow tracking server {closed} is not reachable"), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 10
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_stance_ui_serves_the_configured_store_on_localhost(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     experiment_id = MlflowClient(tracking_uri=store).create_experiment("ui-check")
