@@ -14,14 +14,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.classifiers.targeted import predict_frame  # noqa: E402
 from pipeline.config import Config  # noqa: E402
-from pipeline.evaluate import evaluate_predictions  # noqa: E402
 from pipeline.ingest import ingest_articles  # noqa: E402
 from pipeline.io import read_articles  # noqa: E402
 from pipeline.labeling.stage import label_sentences  # noqa: E402
 from pipeline.labeling.suites import get_suite  # noqa: E402
-from pipeline.stages import load_gold_sets, run_behaviour_suite  # noqa: E402
+from pipeline.stages import evaluate_on, load_gold_sets, run_behaviour_suite  # noqa: E402
 from pipeline.train import assemble_training_rows, load_evaluation_sets  # noqa: E402
 
 CONFIGS = {"tfidf_logreg": REPO / "configs" / "default.yaml", "embed_logreg": REPO / "configs" / "embed_logreg.yaml",
@@ -64,8 +62,7 @@ def score_sets(config: Config, classifier: object, setup: TrainingSetup, behavio
     configured and ``behaviour``, the behavioural suite (``behaviour_*``)."""
     metrics: dict[str, float] = {}
     for name, gold in {"test": setup.test, **setup.evaluation}.items():
-        metrics.update(evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
-                                            none_label=config.none_label).metrics)
+        metrics.update(evaluate_on(config, classifier, gold, name).metrics)
     if behaviour and config.evaluate.behaviour:
         metrics.update(run_behaviour_suite(config, classifier).metrics)
     return metrics

@@ -25,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import CONFIGS, at_repo_root, training_setup  # noqa: E402
 
-from pipeline.classifiers.targeted import predict_frame  # noqa: E402
 from pipeline.config import Config, load_config  # noqa: E402
-from pipeline.evaluate import evaluate_predictions  # noqa: E402
+from pipeline.stages import evaluate_on  # noqa: E402
 from pipeline.train import TRAIN_SOURCE, fit_classifier  # noqa: E402
 
 
@@ -47,7 +46,7 @@ def cross_validate(config: Config, overrides: list[str], base: Path) -> list[flo
         held = part == fold
         fitted = fit_classifier(tried, rows.loc[~held].reset_index(drop=True), setup.dev)
         gold = rows.loc[held].reset_index(drop=True)
-        metrics = evaluate_predictions(gold, predict_frame(fitted.classifier, gold), tried.labels, "fold").metrics
+        metrics = evaluate_on(tried, fitted.classifier, gold, "fold").metrics
         scores.append(metrics["fold_macro_f1"])
         print(f"  {' '.join(overrides) or '(as shipped)'} held out {fold}: {scores[-1]:.3f}", file=sys.stderr, flush=True)
     return scores

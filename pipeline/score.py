@@ -115,7 +115,7 @@ def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str]
         if "target" in chunk.columns:  # target-aware models read it; text-only models ignore it
             inputs["target"] = chunk.loc[ok, "target"].astype(str).to_numpy()
         predicted = predictor.predict(inputs)
-        columns = ["stance", "confidence", *[f"p_{label}" for label in labels]]
+        columns = [column for column in output_columns(labels) if column != "error"]
         out.loc[ok, columns] = predicted[columns].to_numpy()
     out["error"] = problems.to_numpy()
     out["confidence"] = out["confidence"].astype(float)

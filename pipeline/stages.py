@@ -25,6 +25,7 @@ from pipeline.train import load_evaluation_sets
 
 if TYPE_CHECKING:
     from pipeline.behaviour import BehaviourResult
+    from pipeline.evaluate import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,8 @@ def run_evaluate(config: Config) -> dict[str, float]:
     """The trained bundle + gold test -> metrics, reports, and the registry gate."""
     import mlflow
 
-    from pipeline.classifiers.targeted import load_classifier, predict_frame
-    from pipeline.evaluate import evaluate_predictions, plot_calibration, plot_confusion
+    from pipeline.classifiers.targeted import load_classifier
+    from pipeline.evaluate import plot_calibration, plot_confusion
     from pipeline.model_card import render_model_card
 
     paths = StagePaths.of(config)
@@ -231,10 +232,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     if gold_test is None:
         raise InputError("data.gold_test is not set: evaluation needs a gold test set")
     classifier = load_classifier(paths.model_dir)
-    predicted = predict_frame(classifier, gold_test)
-    evaluation = evaluate_predictions(gold_test, predicted, config.labels, "test", config.evaluate.calibration_bins,
-                                      config.evaluate.f_avg_labels, config.evaluate.bootstrap_resamples, config.seed,
-                                      config.none_label)
+    evaluation = evaluate_on(config, classifier, gold_test, "test")
     reports = paths.reports
     write_table(evaluation.report, reports / "classification_report.csv")
     write_table(evaluation.misclassified, reports / "misclassified.csv")
@@ -244,9 +242,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     metrics = dict(evaluation.metrics)
     extra_reports = {}
     for name, gold in load_evaluation_sets(config).items():
-        extra = evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
-                                     config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
-                                     config.evaluate.bootstrap_resamples, config.seed, config.none_label)
+        extra = evaluate_on(config, classifier, gold, name)
         write_table(extra.report, reports / f"{name}_classification_report.csv")
         write_table(extra.predictions, reports / f"{name}_predictions.csv")
         metrics.update(extra.metrics)
@@ -277,6 +273,17 @@ def run_evaluate(config: Config) -> dict[str, float]:
         tmp.write_text(card, encoding="utf-8")
     _log_evaluation_files(config, reports)
     return metrics
+
+
+def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: str) -> "Evaluation":
+    """``classifier`` scored on one labelled set, metrics prefixed ``name``, with the config's
+    evaluation settings: what every evaluation (the stage, the benchmarks) computes."""
+    from pipeline.classifiers.targeted import predict_frame
+    from pipeline.evaluate import evaluate_predictions
+
+    return evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
+                                config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
+                                config.evaluate.bootstrap_resamples, config.seed, config.none_label)
 
 
 def run_behaviour_suite(config: Config, classifier: object) -> "BehaviourResult":
