@@ -139,23 +139,31 @@ def ingest_articles(articles: pd.DataFrame, reserved_from: dt.date | None = None
     split). Duplicates are articles whose normalized text equals an earlier one's (the
     same wire story collected twice); the first in id order is kept.
     """
+    kept, stats = select_articles(articles, reserved_from)
+    sentences = articles_to_sentences(kept)
+    return sentences, IngestStats(stats.articles_read, stats.articles_reserved, stats.articles_duplicate,
+                                  stats.articles_empty, len(sentences))
+
+
+def select_articles(articles: pd.DataFrame, reserved_from: dt.date | None = None) -> tuple[pd.DataFrame, IngestStats]:
+    """The articles ingest splits (not reserved, not empty, not a duplicate), and the counts
+    (``sentences`` is 0: nothing is split here). Cheap, so ``stance run`` checks its input
+    with it before any run is created."""
     dates = articles["date"].map(parse_date)
-    reserved = dates.map(lambda d: d is not None and reserved_from is not None and d >= reserved_from)
+    reserved = dates.map(lambda d: d is not None and reserved_from is not None and d >= reserved_from).astype(bool)
     kept = articles.loc[~reserved]
-    empty = kept["text"].map(lambda t: not str(t).strip())
+    empty = kept["text"].map(lambda t: not str(t).strip()).astype(bool)
     kept = kept.loc[~empty]
     digests = kept["text"].map(text_digest)
     duplicate = digests.duplicated(keep="first")
     kept = kept.loc[~duplicate]
-    sentences = articles_to_sentences(kept)
-    stats = IngestStats(
+    return kept, IngestStats(
         articles_read=len(articles),
         articles_reserved=int(reserved.sum()),
         articles_duplicate=int(duplicate.sum()),
         articles_empty=int(empty.sum()),
-        sentences=len(sentences),
+        sentences=0,
     )
-    return sentences, stats
 
 
 def iter_sentence_texts(texts: Iterable[str]) -> Iterator[str]:

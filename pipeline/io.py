@@ -75,7 +75,9 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         if suffix == ".jsonl":
-            return pd.read_json(path, orient="records", lines=True, dtype=False)
+            from pipeline.readers import json_records
+
+            return pd.DataFrame(list(json_records(path)))
         if suffix == ".parquet":
             return pd.read_parquet(path)
     except UnicodeDecodeError as exc:

@@ -120,7 +120,9 @@ def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFram
         yield pd.DataFrame(rows, columns=header, dtype=object)
 
 
-def _json_records(path: Path, encoding: str) -> Iterator[dict]:
+def json_records(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict]:
+    """The objects of a JSONL file, one per non-blank line; a broken line is an error that
+    names it (the one JSONL reader: scoring, ingest and gold files all read through it)."""
     for number, line in enumerate(decoded_lines(path, encoding), start=1):
         if not line.strip():
             continue
@@ -142,7 +144,7 @@ def scan_jsonl(path: Path, encoding: str) -> tuple[list[str], int]:
     """
     keys: dict[str, None] = {}
     count = 0
-    for record in _json_records(path, encoding):
+    for record in json_records(path, encoding):
         keys.update(dict.fromkeys(record))
         count += 1
     return list(keys), count
@@ -150,7 +152,7 @@ def scan_jsonl(path: Path, encoding: str) -> tuple[list[str], int]:
 
 def iter_jsonl(path: Path, chunk_rows: int, encoding: str, columns: list[str]) -> Iterator[pd.DataFrame]:
     rows: list[dict] = []
-    for record in _json_records(path, encoding):
+    for record in json_records(path, encoding):
         rows.append(record)
         if len(rows) >= chunk_rows:
             yield _records_frame(rows, columns)

@@ -352,10 +352,7 @@ def preflight(config: Config, stages: list[str]) -> None:
     if config.registry.gate_metric.startswith("test_f_avg") and not config.evaluate.f_avg_labels:
         raise ConfigError(f"registry.gate_metric {config.registry.gate_metric!r} needs evaluate.f_avg_labels")
     if "ingest" in stages and config.data.dataset is None:
-        source = config.path(config.data.articles)
-        if not source.exists():
-            hint = " (set STANCE_SHARED_DATA or the shared_data key)" if "{shared_data}" in config.data.articles else ""
-            raise InputError(f"{source}: articles not found (data.articles){hint}")
+        _check_articles(config)
     load_gold_sets(config)  # validates every gold row up front
     if "train" in stages and config.train.extra_gold:
         from pipeline.train import load_extra_gold
@@ -371,6 +368,23 @@ def preflight(config: Config, stages: list[str]) -> None:
         from pipeline.labeling.suites import get_suite
 
         get_suite(config.label.functions)
+
+
+def _check_articles(config: Config) -> None:
+    """Read the configured articles (format, encoding, columns) and check that ingest would
+    keep at least one: the errors ingest would raise, raised before any run exists."""
+    from pipeline.ingest import select_articles
+
+    source = config.path(config.data.articles)
+    if not source.exists():
+        hint = " (set STANCE_SHARED_DATA or the shared_data key)" if "{shared_data}" in config.data.articles else ""
+        raise InputError(f"{source}: articles not found (data.articles){hint}")
+    kept, stats = select_articles(read_articles(source, config.data.text_column, config.data.id_column),
+                                  config.data.reserved_from)
+    if kept.empty:
+        raise InputError(f"{source}: no article to ingest ({stats.articles_read} read, {stats.articles_reserved} dated "
+                         f"on or after data.reserved_from, {stats.articles_empty} empty, "
+                         f"{stats.articles_duplicate} duplicate)")
 
 
 def run_stage(config: Config, stage: str) -> dict[str, float]:

@@ -145,11 +145,17 @@ def git_commit() -> str:
 @contextlib.contextmanager
 def run(name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
     """Start an MLflow run (a child run when ``nested``); yield its id. A failure inside
-    marks the run FAILED and re-raises."""
+    marks the run FAILED, tags it ``failure_reason`` (the error, or "interrupted") and re-raises."""
     import mlflow
 
     with mlflow.start_run(run_name=name, nested=nested, tags=tags or {}) as active:
-        yield active.info.run_id
+        try:
+            yield active.info.run_id
+        except BaseException as error:
+            reason = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
+            with contextlib.suppress(Exception):  # the store itself may be what failed
+                mlflow.set_tag("failure_reason", reason[:5000])
+            raise
 
 
 def log_params(params: dict[str, str]) -> None:
