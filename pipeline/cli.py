@@ -6,6 +6,7 @@ stderr and exit with status 2; nothing is written to the outputs or the store.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -244,8 +245,6 @@ def promote(version: str = typer.Argument(..., help="Version number to make the 
 @user_errors
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
     """Open the MLflow UI on the configured tracking store (localhost only by default)."""
-    import subprocess
-
     from pipeline.errors import TrackingError
     from pipeline.tracking import tracking_uri
 
@@ -255,8 +254,45 @@ def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0
     require_free_port(host, port)
     typer.echo(f"MLflow UI for {uri} at http://{host}:{port}", err=True)
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # GenAI job runner: one process less
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-                                      "--host", host, "--port", str(port), "--workers", "1"]))
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+               "--host", host, "--port", str(port), "--workers", "1"]
+    raise typer.Exit(run_until_signalled(command, "MLflow UI"))
+
+
+def run_until_signalled(command: list[str], what: str) -> int:
+    """Run ``command`` in its own process group until it exits or this process gets SIGINT or
+    SIGTERM; a signal stops the whole group (the server and its workers, never left serving
+    the port behind us) and ends with one line instead of their tracebacks. Returns the
+    child's exit status, or 0 after a requested stop."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(command, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                status = child.wait(timeout=10 if received else None)
+                break
+            except subprocess.TimeoutExpired:  # it ignored SIGTERM for 10 s
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
+            os.killpg(child.pid, signal.SIGKILL)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        typer.echo(f"{what} stopped ({signal.Signals(received[0]).name})", err=True)
+        return 0
+    return status
 
 
 def require_free_port(host: str, port: int) -> None:

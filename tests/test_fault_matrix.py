@@ -113,3 +113,58 @@ def test_a_bad_gold_file_fails_every_stage_before_any_run(command, tiny_config, 
     assert "test.csv row" in result.output and "'supprt'" in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert _runs_in_store(workdir) == []
+
+
+def _serving(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_stance_ui_stops_its_server_on_a_signal_in_one_line(signame, workdir):
+    """A signal to `stance ui` stops mlflow ui and its uvicorn worker (nothing keeps serving
+    the port) and ends with one line, not a traceback."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    ui = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "ui", "--port", str(port)], cwd=workdir,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not _serving(port):
+            assert ui.poll() is None, ui.communicate()
+            assert time.monotonic() < deadline, "the UI never came up"
+            time.sleep(0.5)
+        ui.send_signal(getattr(signal, signame))
+        _, stderr = ui.communicate(timeout=30)
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+    assert ui.returncode == 0
+    assert "Traceback" not in stderr and "CancelledError" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == f"MLflow UI stopped ({signame})"
+    assert not _serving(port)
+    assert _processes_mentioning(f"--port {port}") == []
