@@ -30,10 +30,12 @@ SetOption = typer.Option(None, "--set", help="Override a config key: KEY=VALUE (
 
 
 def _setup_logging(verbose: bool) -> None:
+    from rich.console import Console
     from rich.logging import RichHandler
 
+    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)  # stdout is for data
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]",
-                        handlers=[RichHandler(show_path=False, rich_tracebacks=False)], force=True)
+                        handlers=[handler], force=True)
     for noisy in ("mlflow", "alembic", "urllib3", "git", "httpx", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -48,8 +50,11 @@ def user_errors(func: F) -> F:
         except StanceError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: no output was written under the final name", err=True)
+        except KeyboardInterrupt as stop:
+            from pipeline.interrupts import Stopped
+
+            typer.echo(stop.message if isinstance(stop, Stopped) else "interrupted: nothing was written under a final name",
+                       err=True)
             raise typer.Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -57,8 +62,11 @@ def user_errors(func: F) -> F:
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    from pipeline.interrupts import sigterm_as_interrupt
+
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     _setup_logging(verbose)
+    sigterm_as_interrupt()
 
 
 def _config(config: Path, overrides: Optional[list[str]]) -> Config:
@@ -145,7 +153,8 @@ def score(
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.readers import input_kind
-    from pipeline.score import ScoreOptions, load_predictor, model_identity, output_format, score_file
+    from pipeline.score import (AlreadyComplete, ScoreOptions, load_predictor, model_identity, output_format,
+                                precheck_input, score_file)
     from pipeline.score_progress import scoring_progress
 
     if not input_path.exists():
@@ -160,10 +169,15 @@ def score(
             raise_input("--resume is for the local engine; a Spark run is retried as a whole")
         summary = score_parquet_spark(input_path, output, model, options, spark_master)
     else:
+        precheck_input(input_path, output, options)
         predictor, labels = load_predictor(model)
-        with scoring_progress() as progress:
-            summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
-                                 model_id=model_identity(predictor), resume=resume, progress=progress)
+        try:
+            with scoring_progress() as progress:
+                summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
+                                     model_id=model_identity(predictor), resume=resume, progress=progress)
+        except AlreadyComplete as done:
+            typer.echo(str(done), err=True)
+            return
     typer.echo(f"{output}: {summary.line()}", err=True)
     if show and engine == "local" and level == "sentence":
         _print_scored(output, text_column)

@@ -20,11 +20,12 @@ import pandas as pd
 
 from pipeline.articles_summary import summarize_articles
 from pipeline.errors import InputError, ModelError, StanceError, first_line
+from pipeline.interrupts import Stopped
 from pipeline.readers import input_kind, open_input
 from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
 from pipeline.score_output import PartialFile, output_format
 
-__all__ = ["ScoreOptions", "ScoreSummary", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
+__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,22 @@ class ScoreSummary:
     scored: int = 0
     errors: int = 0
     seconds: float = 0.0
+    resumed_rows: int = 0
+    articles: int | None = None  # output rows at --level article
 
     def line(self) -> str:
-        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
-        return f"rows {self.rows}, scored {self.scored}, errors {self.errors}, {self.seconds:.1f}s ({rate:.0f} rows/s)"
+        """Rows read, scored and in error; the rate counts only rows scored by this process."""
+        done_now = self.rows - self.resumed_rows
+        rate = done_now / self.seconds if self.seconds > 0 else 0.0
+        counts = f"rows {self.rows}, scored {self.scored}, errors {self.errors}"
+        if self.articles is not None:
+            counts = f"articles {self.articles} (sentences {self.rows}, scored {self.scored}, errors {self.errors})"
+        resumed = f"; {self.resumed_rows} rows resumed from the checkpoint" if self.resumed_rows else ""
+        return f"{counts}, {self.seconds:.1f}s ({rate:.0f} rows/s){resumed}"
+
+
+class AlreadyComplete(Exception):
+    """``--resume`` for an output that exists and has no checkpoint: nothing left to do."""
 
 
 def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
@@ -149,6 +162,39 @@ def _check_options(input_path: Path, output_path: Path, options: ScoreOptions, l
         raise InputError(f"--none-label {options.none_label!r} is not one of the model's labels ({', '.join(labels)})")
 
 
+def _no_text_column(path: Path, columns: Sequence[object], text_column: str) -> InputError:
+    return InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, columns))}); use --text-column")
+
+
+def _no_rows(path: Path) -> InputError:
+    return InputError(f"{path}: no rows to score")
+
+
+def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -> None:
+    """The checks that need no model, made before one is loaded (seconds): the paths, the
+    encoding, an empty or header-only table, the text column in a table's first rows."""
+    if not input_path.exists():
+        raise InputError(f"{input_path}: file not found")
+    if output_path.resolve() == input_path.resolve():
+        raise InputError(f"{output_path}: output would overwrite the input")
+    if input_kind(input_path) == "txt":
+        return
+    if input_path.stat().st_size == 0:
+        raise _no_rows(input_path)
+    if input_kind(input_path) == "jsonl":
+        from pipeline.readers import json_records
+
+        first = next(json_records(input_path, options.encoding), None)
+        if first is None:
+            raise _no_rows(input_path)
+        return  # a key may first appear on a later line: scoring checks every chunk
+    chunk = next(iter(open_input(input_path, 1, options.encoding).chunks), None)
+    if chunk is None or chunk.empty:
+        raise _no_rows(input_path)
+    if options.text_column not in chunk.columns:
+        raise _no_text_column(input_path, chunk.columns, options.text_column)
+
+
 def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOptions) -> pd.DataFrame:
     if options.level == "article":
         return summarize_articles(scored, labels, options.none_label, options.text_column)
@@ -173,9 +219,16 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     checkpoint = Checkpoint(output_path)
     expected = CheckpointState(input=str(input_path), input_fingerprint=input_fingerprint(input_path),
                                model_uri=model_uri, model_id=model_id, options={**asdict(options), "output_format": fmt})
+    if resume and not checkpoint.exists() and output_path.exists():
+        raise AlreadyComplete(f"{output_path}: already complete (no checkpoint of an interrupted run); nothing to resume")
+    if not resume and output_path.exists():
+        log.warning("%s exists; it is replaced when this run completes", output_path)
     state = checkpoint.resume(expected) if resume else checkpoint.start(expected)
     partial = PartialFile(checkpoint.partial, fmt)
     total = source.total_rows if not options.articles else None
+    resumed_rows = state.rows_done
+    if resume:
+        log.info("%s: resuming at row %d%s", output_path, state.rows_done + 1, f" of {total}" if total else "")
     try:
         if progress is not None:
             progress(state.rows_done, total)
@@ -183,29 +236,34 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
             if number < state.chunks_done:
                 continue
             if options.text_column not in chunk.columns:
-                raise InputError(f"{input_path}: no {options.text_column!r} column (columns: "
-                                 f"{', '.join(map(str, chunk.columns))}); use --text-column")
+                raise _no_text_column(input_path, chunk.columns, options.text_column)
             clash = [c for c in output_columns(labels) if c in chunk.columns]
             if clash:
                 raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
                                  f"{', '.join(output_columns(labels))}); rename it in the input")
             scored = score_chunk(chunk, predictor, labels, options.text_column, options.max_chars)
             errors = int((scored["error"] != "").sum())
-            state.bytes_done = partial.append(_output_rows(scored, labels, options))
+            written = _output_rows(scored, labels, options)
+            state.bytes_done = partial.append(written)
+            state.outputs_done += len(written)
             state.chunks_done, state.rows_done = number + 1, state.rows_done + len(scored)
             state.errors, state.scored = state.errors + errors, state.scored + len(scored) - errors
             checkpoint.save(state)
             if progress is not None:
                 progress(state.rows_done, total)
         if state.rows_done == 0:
-            raise InputError(f"{input_path}: no rows to score")
+            raise _no_rows(input_path)
         partial.finish(output_path)
     except StanceError:
         checkpoint.discard()
         raise
+    except KeyboardInterrupt:
+        raise Stopped(f"interrupted: {output_path} not written yet; the {state.rows_done} rows scored so far are "
+                      "checkpointed, and the same command with --resume continues from there") from None
     except BaseException:
         log.warning("%s: stopped after %d rows; the same command with --resume continues from there",
                     output_path, state.rows_done)
         raise
     checkpoint.discard()
-    return ScoreSummary(state.rows_done, state.scored, state.errors, time.perf_counter() - started)
+    return ScoreSummary(state.rows_done, state.scored, state.errors, time.perf_counter() - started, resumed_rows,
+                        state.outputs_done if options.level == "article" else None)

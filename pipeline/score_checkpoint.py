@@ -55,6 +55,7 @@ class CheckpointState:
     scored: int = 0
     errors: int = 0
     bytes_done: int = 0
+    outputs_done: int = 0  # output rows written (articles at --level article)
     version: int = CHECKPOINT_VERSION
 
     def to_json(self) -> str:

@@ -8,11 +8,12 @@ writes the files between them and logs what each stage did.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import pandas as pd
 from pydantic import BaseModel
@@ -218,43 +219,58 @@ def _clear(folder: Path) -> None:
 
 
 def run_evaluate(config: Config) -> dict[str, float]:
-    """The trained bundle + gold test -> metrics, reports, and the registry gate."""
-    import mlflow
+    """The trained bundle + gold test -> metrics, reports, and the registry gate.
 
-    from pipeline.classifiers.targeted import load_classifier
-    from pipeline.evaluate import plot_calibration, plot_confusion
-    from pipeline.model_card import render_model_card
-
+    Reports are written to a staging folder; registering the version (with its gate
+    decision) and swapping the finished folder in for ``reports/<experiment>/`` is one step
+    that a Ctrl-C cannot cut in two: interrupted before it, evaluate leaves no version and
+    the old reports; once it has begun, it finishes first (:mod:`pipeline.interrupts`)."""
     paths = StagePaths.of(config)
     _require(paths.train_info, "evaluate", "train")
     info = json.loads(paths.train_info.read_text(encoding="utf-8"))
     _, gold_test = load_gold_sets(config)
     if gold_test is None:
         raise InputError("data.gold_test is not set: evaluation needs a gold test set")
+    staging = paths.reports.with_name(paths.reports.name + ".partial")
+    _clear(staging)
+    try:
+        return _evaluate_into(config, paths, info, gold_test, staging)
+    finally:
+        _clear(staging)  # gone once swapped in; after a failure, the half-written folder
+
+
+def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.DataFrame,
+                   staging: Path) -> dict[str, float]:
+    import mlflow
+
+    from pipeline.classifiers.targeted import load_classifier
+    from pipeline.evaluate import plot_calibration, plot_confusion
+    from pipeline.interrupts import held
+    from pipeline.model_card import render_model_card
+
     classifier = load_classifier(paths.model_dir)
     evaluation = evaluate_on(config, classifier, gold_test, "test")
-    reports = paths.reports
-    write_table(evaluation.report, reports / "classification_report.csv")
-    write_table(evaluation.misclassified, reports / "misclassified.csv")
-    write_table(evaluation.predictions, reports / "test_predictions.csv")
-    plot_confusion(evaluation.confusion, config.labels, reports / "confusion_matrix.png", f"{config.train.model} on gold test")
-    plot_calibration(evaluation.calibration, reports / "calibration.png", f"{config.train.model} calibration")
+    write_table(evaluation.report, staging / "classification_report.csv")
+    write_table(evaluation.misclassified, staging / "misclassified.csv")
+    write_table(evaluation.predictions, staging / "test_predictions.csv")
+    plot_confusion(evaluation.confusion, config.labels, staging / "confusion_matrix.png", f"{config.train.model} on gold test")
+    plot_calibration(evaluation.calibration, staging / "calibration.png", f"{config.train.model} calibration")
     metrics = dict(evaluation.metrics)
     extra_reports = {}
     for name, gold in load_evaluation_sets(config).items():
         extra = evaluate_on(config, classifier, gold, name)
-        write_table(extra.report, reports / f"{name}_classification_report.csv")
-        write_table(extra.predictions, reports / f"{name}_predictions.csv")
+        write_table(extra.report, staging / f"{name}_classification_report.csv")
+        write_table(extra.predictions, staging / f"{name}_predictions.csv")
         metrics.update(extra.metrics)
         extra_reports[name] = extra.report
         log.info("evaluate: %s macro-F1 %.3f on %d sentences", name, extra.metrics[f"{name}_macro_f1"], len(gold))
     if config.evaluate.behaviour:
         behaviour = run_behaviour_suite(config, classifier)
-        write_table(behaviour.cases, reports / "behaviour_results.csv")
+        write_table(behaviour.cases, staging / "behaviour_results.csv")
         metrics.update(behaviour.metrics)
         log.info("evaluate: behavioural suite pass rate %.3f over %d cases", behaviour.metrics["behaviour_pass_rate"],
                  behaviour.metrics["behaviour_cases"])
-    with atomic_path(reports / "metrics.json") as tmp:
+    with atomic_path(staging / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     tracking.log_metrics(metrics)
     tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
@@ -262,17 +278,29 @@ def run_evaluate(config: Config) -> dict[str, float]:
     tracking.set_tags({"model_uri": info["model_uri"]})
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
-    decision = None
-    if config.registry.enabled:
-        decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
-                                              config.registry.gate_metric, metrics, mlflow.active_run().info.run_id)
-        log.info("registry: %s", decision.reason)
-    card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
-                             tracking.git_commit(), extra_reports)
-    with atomic_path(reports / "model_card.md") as tmp:
-        tmp.write_text(card, encoding="utf-8")
-    _log_evaluation_files(config, reports)
+    with held("the model version and its gate decision were registered and the reports written"):
+        decision = None
+        if config.registry.enabled:
+            decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
+                                                  config.registry.gate_metric, metrics, mlflow.active_run().info.run_id)
+            log.info("registry: %s", decision.reason)
+        card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
+                                 tracking.git_commit(), extra_reports)
+        with atomic_path(staging / "model_card.md") as tmp:
+            tmp.write_text(card, encoding="utf-8")
+        _swap_in(staging, paths.reports)
+    _log_evaluation_files(config, paths.reports)
     return metrics
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace the folder ``final`` by ``staging`` (two renames; the old one is deleted)."""
+    previous = final.with_name(final.name + ".old")
+    _clear(previous)
+    if final.exists():
+        final.rename(previous)
+    staging.rename(final)
+    _clear(previous)
 
 
 def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: str) -> "Evaluation":
@@ -394,9 +422,23 @@ def run_stage(config: Config, stage: str) -> dict[str, float]:
 
     preflight(config, [stage])
     tracking.use_experiment(config.experiment)
-    with tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}) as run_id:
+    with _interruptible(stage, []), \
+            tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}) as run_id:
         tracking.log_params(config.flat_params())
         return _run_or_reuse(config, stage, code_digest(), force=True, run_id=run_id)
+
+
+@contextlib.contextmanager
+def _interruptible(stage: str, done: list[str]) -> Iterator[None]:
+    """A Ctrl-C inside ``stage`` becomes a :class:`Stopped` that says what was kept."""
+    from pipeline.interrupts import Interrupted, Stopped, stage_stopped
+
+    try:
+        yield
+    except Stopped:
+        raise
+    except KeyboardInterrupt as stop:
+        raise stage_stopped(stage, done, stop.finished if isinstance(stop, Interrupted) else None) from None
 
 
 def _run_or_reuse(config: Config, stage: str, code: str, force: bool, run_id: str) -> dict[str, float]:
@@ -438,8 +480,10 @@ def run_pipeline(config: Config, config_file: Path | None = None, force: bool = 
         if config_file is not None and config_file.is_file():
             tracking.log_file(config_file, "config")
         code = code_digest()
+        done: list[str] = []
         for stage in order:
-            with tracking.run(stage, tags={"stage": stage}, nested=True) as run_id:
+            with _interruptible(stage, done), tracking.run(stage, tags={"stage": stage}, nested=True) as run_id:
                 collected.update(_run_or_reuse(config, stage, code, force, run_id))
+            done.append(stage)
         tracking.log_metrics(collected)
     return collected

@@ -282,29 +282,30 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    version = mlflow.register_model(model_uri, model_name).version
-    for key, value in metrics.items():
-        client.set_model_version_tag(model_name, version, key, f"{value:.6f}")
-    client.set_model_version_tag(model_name, version, "evaluate_run_id", run_id)
     new_score = metrics[gate_metric]
     try:
         champion = client.get_model_version_by_alias(model_name, alias)
     except MlflowException:
         champion = None
     champion_score: float | None = None
-    if champion is None:
-        promoted, reason = True, f"no {alias} yet: version {version} becomes {alias} ({gate_metric}={new_score:.4f})"
-    else:
+    if champion is not None:
         raw = champion.tags.get(gate_metric)
         champion_score = float(raw) if raw is not None else float("-inf")
-        promoted = new_score > champion_score
+    promoted = champion_score is None or new_score > champion_score
+    # The decision is made before the version exists and goes in with it: no version is ever
+    # seen without its scores and its gate decision.
+    tags = {**{key: f"{value:.6f}" for key, value in metrics.items()}, "evaluate_run_id": run_id,
+            "gate_decision": "promoted" if promoted else "not_promoted"}
+    version = mlflow.register_model(model_uri, model_name, tags=tags).version
+    if champion is None:
+        reason = f"no {alias} yet: version {version} becomes {alias} ({gate_metric}={new_score:.4f})"
+    else:
         verb = "beats" if promoted else "does not beat"
         reason = (f"version {version} {verb} {alias} version {champion.version} on {gate_metric}: "
                   f"{new_score:.4f} vs {champion_score:.4f}")
+    client.update_model_version(model_name, version, description=reason)
     if promoted:
         client.set_registered_model_alias(model_name, alias, version)
-    client.update_model_version(model_name, version, description=reason)
-    client.set_model_version_tag(model_name, version, "gate_decision", "promoted" if promoted else "not_promoted")
     decision = GateDecision(model_name, str(version), promoted, reason, new_score,
                             None if champion is None else str(champion.version), champion_score)
     mlflow.set_tags({"registry.model": model_name, "registry.version": str(version),

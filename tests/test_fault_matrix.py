@@ -168,3 +168,66 @@ def test_stance_ui_stops_its_server_on_a_signal_in_one_line(signame, workdir):
     assert stderr.strip().splitlines()[-1] == f"MLflow UI stopped ({signame})"
     assert not _serving(port)
     assert _processes_mentioning(f"--port {port}") == []
+
+
+def _versions(workdir: Path, name: str = "tiny-stance") -> list:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    return sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version))
+
+
+def _folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _signal_after(real, signame: str):
+    """``real``, which then sends this process ``signame`` (as Ctrl-C or `kill` would)."""
+    import os
+    import signal
+
+    def wrapped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        os.kill(os.getpid(), getattr(signal, signame))
+        return result
+
+    return wrapped
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_reports(signame, tiny_config, workdir,
+                                                                                       monkeypatch):
+    assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
+    reports = workdir / "reports" / "tiny"
+    before = _folder_bytes(reports)
+    from pipeline import stages
+
+    monkeypatch.setattr(stages, "evaluate_on", _signal_after(stages.evaluate_on, signame))
+    result = runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=2"])
+    assert result.exit_code == 130
+    assert ("interrupted during evaluate: ingest, label, train finished and kept their outputs" in result.output
+            and "no model version registered; reports unchanged" in result.output), result.output
+    assert "no output was written under the final name" not in result.output
+    assert [str(v.version) for v in _versions(workdir)] == ["1"]
+    assert _folder_bytes(reports) == before
+    assert sorted(p.name for p in reports.parent.iterdir()) == ["tiny"]  # no staging folder left
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_registration_finishes_it_with_the_gate_decision_and_reports(signame, tiny_config, workdir,
+                                                                                   monkeypatch):
+    assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
+    import mlflow
+
+    monkeypatch.setattr(mlflow, "register_model", _signal_after(mlflow.register_model, signame))
+    result = runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=2"])
+    assert result.exit_code == 130
+    assert "interrupted at the end of evaluate" in result.output and "registered" in result.output, result.output
+    latest = _versions(workdir)[-1]
+    assert str(latest.version) == "2"
+    assert latest.tags["gate_decision"] in {"promoted", "not_promoted"} and "test_macro_f1" in latest.tags
+    assert latest.description.startswith("version 2 ")
+    reports = workdir / "reports" / "tiny"
+    metrics = json.loads((reports / "metrics.json").read_text())
+    assert f"{metrics['test_macro_f1']:.6f}" == latest.tags["test_macro_f1"]
+    assert "version 2:" in (reports / "model_card.md").read_text()
