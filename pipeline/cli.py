@@ -61,7 +61,7 @@ def user_errors(func: F) -> F:
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Debug logging.")) -> None:
     from pipeline.interrupts import sigterm_as_interrupt
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -76,7 +76,7 @@ def _config(config: Path, overrides: Optional[list[str]]) -> Config:
 @app.command()
 @user_errors
 def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
-        force: bool = typer.Option(False, "--force", help="Rerun every stage, even those whose inputs, settings and code are unchanged.")) -> None:
+        force: bool = typer.Option(False, "--force", metavar="", help="Rerun every stage, even those whose inputs, settings and code are unchanged.")) -> None:
     """Run all stages (ingest, label, train, evaluate) under one MLflow parent run; a stage
     whose inputs, settings and code are unchanged since its last run is skipped."""
     from pipeline.stages import run_pipeline
@@ -143,13 +143,13 @@ def score(
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Rows per chunk (memory bound)."),
     max_chars: int = typer.Option(5000, "--max-chars", min=1, help="Longer texts are kept with an error, not scored."),
     encoding: str = typer.Option("utf-8-sig", "--encoding", help="Input text encoding (UTF-8 with or without BOM by default)."),
-    articles: bool = typer.Option(False, "--articles", help="Table rows are whole articles (doc_id + text): split them into sentences."),
+    articles: bool = typer.Option(False, "--articles", metavar="", help="Table rows are whole articles (doc_id + text): split them into sentences."),
     level: Literal["sentence", "article"] = typer.Option("sentence", "--level", help="One output row per sentence, or per article (stance counts, dominant stance, top sentences)."),
     none_label: str = typer.Option("none", "--none-label", help="The label meaning 'takes no stance' (for --level article)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of the same command from its checkpoint."),
-    engine: Literal["local", "spark"] = typer.Option("local", "--engine", help="local (streaming) or spark (Parquet input, needs the [spark] extra)."),
+    resume: bool = typer.Option(False, "--resume", metavar="", help="Continue an interrupted run of the same command from its checkpoint."),
+    engine: Literal["local", "spark"] = typer.Option("local", "--engine", help="local (streaming) or spark (Parquet input, needs the \\[spark] extra)."),
     spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master URL for --engine spark."),
-    show: bool = typer.Option(False, "--show", help="Also print each scored sentence with its stance (local engine, sentence level)."),
+    show: bool = typer.Option(False, "--show", metavar="", help="Also print each scored sentence with its stance (local engine, sentence level)."),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.readers import input_kind
@@ -225,7 +225,8 @@ def shorten(text: str, limit: int) -> str:
 @app.command()
 @user_errors
 def models(name: str = typer.Argument("deployment-stance", help="Registered model name.")) -> None:
-    """List a registered model's versions with their gold-test metrics and aliases."""
+    """List a registered model's versions with their gold-test metrics and aliases, from the
+    store MLFLOW_TRACKING_URI names (default: sqlite:///mlflow.db in this folder)."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -233,7 +234,9 @@ def models(name: str = typer.Argument("deployment-stance", help="Registered mode
     from pipeline import registry
 
     columns = ("version", "aliases", "test_macro_f1", "test_accuracy", "gate", "run_id")
-    table = Table(*columns, title=name, box=box.SIMPLE_HEAD)
+    from pipeline.tracking import tracking_uri
+
+    table = Table(*columns, title=f"{name} in {tracking_uri()}", box=box.SIMPLE_HEAD)
     versions = registry.list_versions(name)
     for version in versions:
         table.add_row(*[version[column] for column in columns])
@@ -247,18 +250,23 @@ def models(name: str = typer.Argument("deployment-stance", help="Registered mode
 @user_errors
 def promote(version: str = typer.Argument(..., help="Version number to make the champion."),
             name: str = typer.Option("deployment-stance", "--name", help="Registered model name."),
-            alias: str = typer.Option("champion", "--alias")) -> None:
-    """Move the champion alias to VERSION by hand."""
+            alias: str = typer.Option("champion", "--alias", help="The alias to move (what `stance score` loads).")) -> None:
+    """Move the champion alias to VERSION by hand, in the store MLFLOW_TRACKING_URI names
+    (default: sqlite:///mlflow.db in this folder)."""
     from pipeline import registry
 
     previous = registry.promote_version(name, alias, version)
-    typer.echo(f"{name}@{alias} -> version {version}" + (f" (was version {previous})" if previous else ""))
+    from pipeline.tracking import tracking_uri
+
+    typer.echo(f"{name}@{alias} -> version {version}" + (f" (was version {previous})" if previous else "")
+               + f" in {tracking_uri()}")
 
 
 @app.command()
 @user_errors
 def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
-    """Open the MLflow UI on the configured tracking store (localhost only by default)."""
+    """Open the MLflow UI on the store MLFLOW_TRACKING_URI names (default: sqlite:///mlflow.db in
+    this folder), localhost only by default."""
     from pipeline.errors import TrackingError
     from pipeline.tracking import tracking_uri
 

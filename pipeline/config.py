@@ -472,6 +472,19 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def yaml_problem(where: str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: the line and column, what was wrong, and where the
+    construct it broke began (PyYAML's own message spans five lines with a caret)."""
+    mark = getattr(exc, "problem_mark", None)
+    position = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    began = ""
+    if context:
+        began = f" ({context}" + (f" from line {context_mark.line + 1}" if context_mark is not None else "") + ")"
+    return f"{where}{position}: not valid YAML: {problem}{began}"
+
+
 def apply_override(tree: dict[str, Any], assignment: str) -> None:
     """Apply one ``KEY=VALUE`` (dotted key, YAML-typed value) to a raw config dict."""
     key, sep, raw_value = assignment.partition("=")
@@ -480,7 +493,7 @@ def apply_override(tree: dict[str, Any], assignment: str) -> None:
     try:
         value = yaml.safe_load(raw_value) if raw_value.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {assignment!r}: value is not valid YAML ({exc})") from None
+        raise ConfigError(yaml_problem(f"--set {assignment!r}: the value", exc)) from None
     node = tree
     parts = key.strip().split(".")
     for part in parts[:-1]:
@@ -505,8 +518,10 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
         raise ConfigError(f"{config_path}: config file not found")
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config_path}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(str(config_path), exc)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys at the top level")
     if not raw:

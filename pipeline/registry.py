@@ -61,3 +61,36 @@ def promote_version(name: str, alias: str, version: str) -> str | None:
         return tracking.promote(name, alias, version)
     except MlflowException as exc:
         raise ModelError(f"{name} version {version}: {first_line(exc)}") from None
+
+
+def explain_model_uri(model_uri: str) -> str | None:
+    """Why a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI does not resolve in the
+    store (no such model, alias or version, with what there is instead); None when it
+    resolves or is another kind of URI (the load failed for another reason)."""
+    from mlflow.exceptions import MlflowException
+
+    if not model_uri.startswith("models:/"):
+        return None
+    ref = model_uri[len("models:/"):]
+    name, alias, version = ref, None, None
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+    elif "/" in ref:
+        name, version = ref.rsplit("/", 1)
+    else:
+        return None
+    client = _client()
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        names = sorted(m.name for m in client.search_registered_models())
+        known = f"registered: {', '.join(names)}" if names else "it holds none"
+        return f"no registered model {name!r} in this store ({known}); train and register one with `stance run`"
+    if alias is not None and alias not in model.aliases:
+        have = ", ".join(f"{a} -> version {v}" for a, v in sorted(model.aliases.items())) or "none"
+        return f"{name} has no alias {alias!r} (aliases: {have}); move one with `stance promote VERSION --alias {alias}`"
+    if version is not None:
+        numbers = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+        if not version.isdigit() or int(version) not in numbers:
+            return f"{name} has no version {version!r} (versions: {', '.join(map(str, numbers)) or 'none'})"
+    return None

@@ -76,10 +76,15 @@ def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
 
 def model_load_error(model_uri: str, exc: Exception) -> ModelError:
     """The one-line error for a model URI that does not load."""
-    from pipeline import tracking
+    from pipeline import registry, tracking
 
-    return ModelError(f"{model_uri}: cannot load model from {tracking.tracking_uri()} ({first_line(exc, 300)}); "
-                      "train and register one with `stance run`")
+    try:
+        reason = registry.explain_model_uri(model_uri) if model_uri.startswith("models:/") else None
+    except Exception:  # noqa: BLE001  the diagnosis is best effort; the load error below still stands
+        reason = None
+    if reason is not None:
+        return ModelError(f"{model_uri}: {reason} (store {tracking.tracking_uri()})")
+    return ModelError(f"{model_uri}: cannot load model from {tracking.tracking_uri()} ({first_line(exc, 300)})")
 
 
 def signature_labels(outputs: object) -> list[str]:

@@ -120,10 +120,19 @@ def use_experiment_free(needs_store: bool = True) -> None:
     _quiet_defaults()
     uri = tracking_uri()
     if needs_store:
+        _require_existing_sqlite(uri)  # reading must not create an empty store as a side effect
         _require_reachable(uri)  # before the slow mlflow import and its retries
     import mlflow
 
     mlflow.set_tracking_uri(uri)
+
+
+def _require_existing_sqlite(uri: str) -> None:
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///"):])
+        if not path.exists():
+            raise TrackingError(f"no tracking store here: {path} does not exist (run `stance run` in this folder first, "
+                                "or set MLFLOW_TRACKING_URI to the store that holds the model)")
 
 
 def git_commit() -> str:

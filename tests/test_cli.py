@@ -53,10 +53,29 @@ def test_score_missing_input_and_unknown_extension(workdir):
     assert not Path("out.csv").exists()
 
 
-def test_score_unknown_model_is_a_clear_error(workdir):
+def test_score_outside_a_project_says_there_is_no_store_and_creates_none(workdir):
     Path("in.csv").write_text("text\nhello\n")
-    result = invoke("score", "in.csv", "--output", "out.csv", "--model", "models:/nope@champion")
-    assert result.exit_code == 2 and "models:/nope@champion: cannot load model" in result.output
+    result = invoke("score", "in.csv", "--output", "out.csv")
+    assert result.exit_code == 2
+    assert "no tracking store here: " in result.output and "mlflow.db does not exist" in result.output, result.output
+    assert not Path("out.csv").exists() and not Path("mlflow.db").exists()
+    for command in (["models"], ["promote", "1"]):
+        assert "no tracking store here" in invoke(*command).output
+    assert not Path("mlflow.db").exists()
+
+
+def test_model_uri_errors_say_what_is_wrong(tiny_config, workdir):
+    assert invoke("run", "--config", str(tiny_config)).exit_code == 0
+    Path("in.csv").write_text("text\nhello\n")
+    expected = {
+        "models:/nope@champion": "no registered model 'nope' in this store (registered: tiny-stance)",
+        "models:/tiny-stance@gold": "tiny-stance has no alias 'gold' (aliases: champion -> version 1)",
+        "models:/tiny-stance/9": "tiny-stance has no version '9' (versions: 1)",
+    }
+    for uri, message in expected.items():
+        result = invoke("score", "in.csv", "--output", "out.csv", "--model", uri)
+        assert result.exit_code == 2 and f"{uri}: {message}" in result.output, result.output
+    assert "train and register one" not in invoke("score", "in.csv", "-o", "out.csv", "-m", "models:/tiny-stance/9").output
     assert not Path("out.csv").exists()
 
 
@@ -87,3 +106,15 @@ def test_show_cuts_long_sentences_at_a_word_with_an_ellipsis():
     assert short == "Macron said Western troops could not be…" and len(short) <= 40
     assert shorten("short sentence", 40) == "short sentence"
     assert shorten("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_help_shows_extras_literally_no_bool_metavars_and_names_the_store():
+    score = runner.invoke(app, ["score", "--help"], env={"COLUMNS": "200"}).output
+    assert "needs the [spark] extra" in score
+    flags = [line for line in score.splitlines() if any(f"--{flag} " in line for flag in ("articles", "resume", "show"))]
+    assert len(flags) == 3 and not any("<bool>" in line for line in flags), flags
+    promote = runner.invoke(app, ["promote", "--help"], env={"COLUMNS": "200"}).output
+    alias_line = next(line for line in promote.splitlines() if "--alias" in line)
+    assert "The alias to move" in alias_line
+    for command in ("models", "promote", "ui"):
+        assert "MLFLOW_TRACKING_URI" in runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output

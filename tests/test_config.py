@@ -89,3 +89,14 @@ def test_an_empty_config_is_refused_rather_than_run_on_defaults(tmp_path, conten
     path.write_text(content)
     with pytest.raises(ConfigError, match=r"empty.yaml: the config is empty"):
         load_config(path)
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_line_and_column(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  model: [tfidf\nseed: 3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message == (f"{path} line 3, column 5: not valid YAML: expected ',' or ']', but got ':' "
+                       "(while parsing a flow sequence from line 2)")
