@@ -121,7 +121,10 @@ class Checkpoint:
 
     def save(self, state: CheckpointState) -> None:
         tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        tmp.write_text(state.to_json(), encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as handle:  # on disk before the rename makes it the checkpoint
+            handle.write(state.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, self.state_path)
 
     def discard(self) -> None:
