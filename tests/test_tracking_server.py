@@ -73,12 +73,14 @@ def test_server_keeps_its_host_check_on(logged_server):
     assert refused.value.code == 403
 
 
-def test_unreachable_server_fails_fast_in_one_line_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("command", ["run", "ingest", "label", "train", "evaluate"])
+def test_unreachable_server_fails_fast_in_one_line_and_writes_nothing(tmp_path, command):
+    """Part of the fault matrix (tests/test_fault_matrix.py): the pipeline's commands."""
     config = tiny_project(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     closed = f"http://127.0.0.1:{free_port()}"  # bound once, then released: nothing listens there
     started = time.monotonic()
-    result = run_stance(tmp_path, closed, "run", "--config", str(config), timeout=60)
+    result = run_stance(tmp_path, closed, command, "--config", str(config), timeout=60)
     elapsed = time.monotonic() - started
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: MLflow tracking server {closed} is not reachable")
@@ -89,6 +91,8 @@ def test_unreachable_server_fails_fast_in_one_line_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("command", [["score", "in.csv", "-o", "out.csv"], ["models"], ["promote", "1"]])
 def test_every_command_that_uses_the_store_fails_fast_on_an_unreachable_server(tmp_path, command):
+    """Part of the fault matrix: the registry and scoring commands (`stance ui` with a server
+    URI says to open the server instead: test_ui_with_a_server_uri_points_at_the_server)."""
     (tmp_path / "in.csv").write_text("text\nGermany will not send troops.\n")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     closed = f"http://127.0.0.1:{free_port()}"
@@ -119,3 +123,11 @@ def test_stance_ui_on_a_server_uri_is_a_one_line_error(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     result = CliRunner().invoke(app, ["ui"])
     assert result.exit_code == 2 and result.output.startswith("error: MLFLOW_TRACKING_URI=http://127.0.0.1:5999 is a")
+
+
+def test_ui_with_a_server_uri_points_at_the_server(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = run_stance(tmp_path, closed, "ui", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: MLFLOW_TRACKING_URI={closed} is a tracking server: open it in a browser, "
+                                     "no `stance ui` needed")
