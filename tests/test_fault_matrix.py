@@ -1,6 +1,18 @@
 """The fault matrix: each way users meet bad input or a broken environment, for every
-command it applies to. Each case must fail in one line (exit 2) and leave nothing behind:
-no run in the MLflow store, no output file."""
+command it applies to. Each case fails in one line (exit 2) and leaves nothing behind (no
+run in the MLflow store, no output file), or, for a signal, says what was kept.
+
+| fault | commands | where |
+|---|---|---|
+| bad articles (latin-1, empty folder, binary CSV, no text column, broken JSONL, only reserved) | run, ingest | here |
+| a bad gold file | run and each stage alone | here |
+| a failure midway | run (FAILED runs tagged `failure_reason`) | here |
+| SIGINT and SIGTERM | run (during evaluate, during registration), ui | here |
+| SIGINT and SIGTERM | score (checkpoint kept, --resume continues) | tests/test_score_cli.py |
+| an unreachable tracking server | run, each stage alone, score, models, promote, ui | tests/test_tracking_server.py |
+| file modes under umask 0022 | run, score (every format) | here; atomic writes: tests/test_io.py |
+| reserved column names in the input | score | tests/test_score.py |
+"""
 
 from __future__ import annotations
 
@@ -231,3 +243,25 @@ def test_ctrl_c_during_registration_finishes_it_with_the_gate_decision_and_repor
     metrics = json.loads((reports / "metrics.json").read_text())
     assert f"{metrics['test_macro_f1']:.6f}" == latest.tags["test_macro_f1"]
     assert "version 2:" in (reports / "model_card.md").read_text()
+
+
+def test_every_file_a_run_and_a_score_write_has_the_umask_mode(tiny_config, workdir):
+    """Under umask 0022 every output (stage files, reports, the bundle, stamps, scoring
+    outputs in each format) is -rw-r--r--, as a plain write would make it."""
+    import os
+    import stat
+
+    saved = os.umask(0o022)
+    try:
+        assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
+        (workdir / "in.csv").write_text("text\nGermany will not send troops.\n")
+        for suffix in ("csv", "jsonl", "parquet"):
+            result = runner.invoke(app, ["score", "in.csv", "-o", f"scored.{suffix}", "-m", "models:/tiny-stance@champion"])
+            assert result.exit_code == 0, result.output
+    finally:
+        os.umask(saved)
+    written = [p for folder in ("interim", "processed", "reports", "models") for p in (workdir / folder).rglob("*")
+               if p.is_file()] + sorted(workdir.glob("scored.*"))
+    assert len(written) > 20
+    modes = {str(p.relative_to(workdir)): oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
+    assert {path: mode for path, mode in modes.items() if mode != "0o644"} == {}
