@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast ui bench clean
+.PHONY: setup demo test test-fast ui bench mutation clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,13 @@ bench: setup  ## the README's benchmark tables (scoring: see README for its long
 	$(BIN)/python bench/public.py --models tfidf_logreg embed_logreg
 	$(BIN)/python bench/splitter.py
 	$(BIN)/python bench/hardware.py
+
+mutation: setup  ## mutation testing of the core modules (pyproject's [tool.mutmut]); not run in CI
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut export-cicd-stats
+	cat mutants/mutmut-cicd-stats.json
 
 clean:
 	rm -rf data/interim data/processed reports models/*/ mlflow.db mlruns mlartifacts

@@ -58,9 +58,17 @@ def promote_version(name: str, alias: str, version: str) -> str | None:
 
     _client()
     try:
-        return tracking.promote(name, alias, version)
+        previous = tracking.promote(name, alias, version)
+        report_dir = tracking.version_tag(name, version, "report_dir")
     except MlflowException as exc:
         raise ModelError(f"{name} version {version}: {first_line(exc)}") from None
+    if report_dir and alias == "champion":
+        from pathlib import Path
+
+        from pipeline.report_folders import point_champion_at
+
+        point_champion_at(Path(report_dir))
+    return previous
 
 
 def explain_model_uri(model_uri: str) -> str | None:

@@ -41,7 +41,7 @@ class StagePaths:
     lf_report: Path
     model_dir: Path
     train_info: Path
-    reports: Path
+    report_root: Path
 
     @classmethod
     def of(cls, config: Config) -> "StagePaths":
@@ -55,8 +55,15 @@ class StagePaths:
             lf_report=processed / "lf_report.csv",
             model_dir=models / "bundle",
             train_info=models / "train.json",
-            reports=config.path(config.data.reports_dir) / config.experiment,
+            report_root=config.path(config.data.reports_dir) / config.experiment,
         )
+
+    @property
+    def reports(self) -> Path:
+        """The latest evaluation's report folder (a link to ``v<N>/``)."""
+        from pipeline.report_folders import LATEST
+
+        return self.report_root / LATEST
 
 
 def _require(path: Path, stage: str, producer: str) -> None:
@@ -222,16 +229,17 @@ def run_evaluate(config: Config) -> dict[str, float]:
     """The trained bundle + gold test -> metrics, reports, and the registry gate.
 
     Reports are written to a staging folder; registering the version (with its gate
-    decision) and swapping the finished folder in for ``reports/<experiment>/`` is one step
-    that a Ctrl-C cannot cut in two: interrupted before it, evaluate leaves no version and
-    the old reports; once it has begun, it finishes first (:mod:`pipeline.interrupts`)."""
+    decision) and publishing the finished folder as ``reports/<experiment>/v<N>/`` (with the
+    ``latest`` and ``champion`` links, :mod:`pipeline.report_folders`) is one step that a
+    Ctrl-C cannot cut in two: interrupted before it, evaluate leaves no version and the
+    old reports; once it has begun, it finishes first (:mod:`pipeline.interrupts`)."""
     paths = StagePaths.of(config)
     _require(paths.train_info, "evaluate", "train")
     info = json.loads(paths.train_info.read_text(encoding="utf-8"))
     _, gold_test = load_gold_sets(config)
     if gold_test is None:
         raise InputError("data.gold_test is not set: evaluation needs a gold test set")
-    staging = paths.reports.with_name(paths.reports.name + ".partial")
+    staging = paths.report_root / ".partial"
     _clear(staging)
     try:
         return _evaluate_into(config, paths, info, gold_test, staging)
@@ -245,6 +253,7 @@ def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.
 
     from pipeline.classifiers.targeted import load_classifier
     from pipeline.evaluate import plot_calibration, plot_confusion
+    from pipeline import report_folders
     from pipeline.interrupts import held
     from pipeline.model_card import render_model_card
 
@@ -278,29 +287,24 @@ def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.
     tracking.set_tags({"model_uri": info["model_uri"]})
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
+    run_id = mlflow.active_run().info.run_id
     with held("the model version and its gate decision were registered and the reports written"):
         decision = None
         if config.registry.enabled:
             decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
-                                                  config.registry.gate_metric, metrics, mlflow.active_run().info.run_id)
+                                                  config.registry.gate_metric, metrics, run_id)
             log.info("registry: %s", decision.reason)
         card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
                                  tracking.git_commit(), extra_reports)
         with atomic_path(staging / "model_card.md") as tmp:
             tmp.write_text(card, encoding="utf-8")
-        _swap_in(staging, paths.reports)
+        name = report_folders.folder_name(decision.version if decision else None, run_id)
+        final = report_folders.publish(staging, paths.report_root, name, champion=bool(decision and decision.promoted))
+        if decision is not None:
+            tracking.tag_version(decision.model_name, decision.version, {"report_dir": str(final.resolve())})
+    log.info("evaluate: reports in %s (%s/latest)", final, paths.report_root)
     _log_evaluation_files(config, paths.reports)
     return metrics
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace the folder ``final`` by ``staging`` (two renames; the old one is deleted)."""
-    previous = final.with_name(final.name + ".old")
-    _clear(previous)
-    if final.exists():
-        final.rename(previous)
-    staging.rename(final)
-    _clear(previous)
 
 
 def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: str) -> "Evaluation":

@@ -323,6 +323,20 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
     return decision
 
 
+def tag_version(model_name: str, version: str, tags: dict[str, str]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+
+
+def version_tag(model_name: str, version: str, key: str) -> str | None:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient().get_model_version(model_name, version).tags.get(key)
+
+
 def promote(model_name: str, alias: str, version: str) -> str | None:
     """Move ``alias`` to ``version`` by hand, recording it on the version (tag and
     description); return the version that held the alias before (None when none did)."""

@@ -210,7 +210,7 @@ def _signal_after(real, signame: str):
 def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_reports(signame, tiny_config, workdir,
                                                                                        monkeypatch):
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
-    reports = workdir / "reports" / "tiny"
+    reports = workdir / "reports" / "tiny" / "latest"
     before = _folder_bytes(reports)
     from pipeline import stages
 
@@ -222,7 +222,7 @@ def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_re
     assert "no output was written under the final name" not in result.output
     assert [str(v.version) for v in _versions(workdir)] == ["1"]
     assert _folder_bytes(reports) == before
-    assert sorted(p.name for p in reports.parent.iterdir()) == ["tiny"]  # no staging folder left
+    assert sorted(p.name for p in reports.parent.iterdir()) == ["champion", "latest", "v1"]  # no staging left
 
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
@@ -239,7 +239,8 @@ def test_ctrl_c_during_registration_finishes_it_with_the_gate_decision_and_repor
     assert str(latest.version) == "2"
     assert latest.tags["gate_decision"] in {"promoted", "not_promoted"} and "test_macro_f1" in latest.tags
     assert latest.description.startswith("version 2 ")
-    reports = workdir / "reports" / "tiny"
+    reports = workdir / "reports" / "tiny" / "latest"
+    assert reports.resolve().name == "v2"
     metrics = json.loads((reports / "metrics.json").read_text())
     assert f"{metrics['test_macro_f1']:.6f}" == latest.tags["test_macro_f1"]
     assert "version 2:" in (reports / "model_card.md").read_text()
@@ -265,3 +266,21 @@ def test_every_file_a_run_and_a_score_write_has_the_umask_mode(tiny_config, work
     assert len(written) > 20
     modes = {str(p.relative_to(workdir)): oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
     assert {path: mode for path, mode in modes.items() if mode != "0o644"} == {}
+
+
+def test_each_evaluation_keeps_its_report_folder_and_the_links_follow_latest_and_champion(tiny_config, workdir):
+    """Two configs of one experiment no longer overwrite one report folder: v1 and v2 each
+    keep theirs; `latest` is the newest, `champion` moves with the gate and with promote."""
+    assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
+    assert runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=0.01",
+                               "--set", "train.tfidf_logreg.class_weight=null"]).exit_code == 0
+    root = workdir / "reports" / "tiny"
+    assert sorted(p.name for p in root.iterdir()) == ["champion", "latest", "v1", "v2"]
+    assert (root / "latest").resolve().name == "v2"
+    v1, v2 = (json.loads((root / v / "metrics.json").read_text()) for v in ("v1", "v2"))
+    assert v1 != v2 and "version 1:" in (root / "v1" / "model_card.md").read_text()
+    champion = "v2" if v2["test_macro_f1"] > v1["test_macro_f1"] else "v1"
+    assert (root / "champion").resolve().name == champion
+    other = "1" if champion == "v2" else "2"
+    assert runner.invoke(app, ["promote", other, "--name", "tiny-stance"]).exit_code == 0
+    assert (root / "champion").resolve().name == f"v{other}"

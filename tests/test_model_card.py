@@ -26,7 +26,7 @@ def evaluate_runs() -> list:
 def test_run_writes_and_logs_a_card_that_matches_the_run(tiny_config, workdir):
     result = runner.invoke(app, ["run", "--config", str(tiny_config)])
     assert result.exit_code == 0, result.output
-    card = (workdir / "reports" / "tiny" / "model_card.md").read_text(encoding="utf-8")
+    card = (workdir / "reports" / "tiny" / "latest" / "model_card.md").read_text(encoding="utf-8")
     run = evaluate_runs()[0]
     assert f"macro-F1: {run.data.metrics['test_macro_f1']:.3f} (95% bootstrap interval" in card
     assert run.data.tags["model_uri"] in card and "version 1" in card
@@ -40,7 +40,7 @@ def test_run_writes_and_logs_a_card_that_matches_the_run(tiny_config, workdir):
                                "--set", "train.tfidf_logreg.class_weight=null"])
     assert weak.exit_code == 0, weak.output
     second = evaluate_runs()[1]
-    card = (workdir / "reports" / "tiny" / "model_card.md").read_text(encoding="utf-8")
+    card = (workdir / "reports" / "tiny" / "latest" / "model_card.md").read_text(encoding="utf-8")
     if second.data.tags["registry.promoted"] == "false":
         assert "--model models:/tiny-stance/2" in card and "does not beat" in card
     else:

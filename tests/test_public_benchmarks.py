@@ -44,7 +44,7 @@ def test_dataset_config_runs_scores_by_target_and_gates_the_joint_model_on_f_avg
     assert parent.info.run_name == "tfidf_logreg-per_target-train+dev"
     version = MlflowClient().get_model_version_by_alias("tiny-public-stance", "champion")
     assert "test_f_avg" in version.description
-    assert set(read_table(workdir / "reports" / "tiny-public" / "test_predictions.csv")["target"]) == {
+    assert set(read_table(workdir / "reports" / "tiny-public" / "latest" / "test_predictions.csv")["target"]) == {
         "Atheism", "Climate Change is a Real Concern"}
 
     source = workdir / "tweets.csv"

@@ -101,7 +101,7 @@ def test_run_trains_on_every_source_and_scores_the_evaluation_sets(sources_confi
         assert name in metrics, name
     assert metrics["behaviour_cases"] == 3 + 1
     assert parent.data.tags["data.eval.challenge.digest"] and parent.data.tags["data.extra_gold.statements.digest"]
-    reports = workdir / "reports" / "tiny"
+    reports = workdir / "reports" / "tiny" / "latest"
     assert json.loads((reports / "metrics.json").read_text())["challenge_macro_f1"] == metrics["challenge_macro_f1"]
     predictions = pd.read_csv(reports / "challenge_predictions.csv")
     assert list(predictions["text"]) == [t for t, _ in CHALLENGE]
