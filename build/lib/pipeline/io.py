@@ -1,0 +1,181 @@
+"""Reading and writing the pipeline's files: articles, sentence tables, gold sets.
+
+Every writer is atomic (temp file in the target folder, then rename), so an interrupted
+run never leaves a half-written file under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from pipeline.errors import InputError, first_line
+
+TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
+_HEADER_LINE = re.compile(r"^(Title|Date|Source|URL|Author):[ \t]*(.*)$")
+_DATE_PREFIX = re.compile(r"^(\d{4})(\d{2})(\d{2})")
+ARTICLE_COLUMNS = ["doc_id", "text", "title", "date", "source", "body_offset"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    The file ends with the mode a plain ``open`` would give it (0666 less the umask), not the
+    private 0600 of the temp file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a DataFrame as CSV, JSONL or Parquet (by extension), atomically."""
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(f"{path}: unknown output extension {suffix!r}; expected one of {', '.join(TABLE_SUFFIXES)}")
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif suffix == ".jsonl":
+            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+    return path
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a whole CSV, JSONL or Parquet table (for stage files and gold sets)."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        if suffix == ".jsonl":
+            from pipeline.readers import json_records
+
+            return pd.DataFrame(list(json_records(path)))
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot be read as {suffix[1:]}: {first_line(exc)}") from None
+    raise InputError(f"{path}: unknown extension {suffix!r}; expected .csv, .jsonl, .parquet or .txt")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file or of a folder's files (names and bytes), short form."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def read_text_file(path: Path, encoding: str = "utf-8-sig") -> str:
+    """Read a text file, naming the byte offset when it does not decode."""
+    try:
+        return path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not {encoding} text (undecodable byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start})"
+        ) from None
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {encoding!r}") from None
+
+
+def parse_article(doc_id: str, raw: str) -> dict[str, object]:
+    """Split an article file into metadata header (``Title:``/``Date:``/``Source:`` lines
+    up to the first blank line, if the file starts with one) and body."""
+    meta: dict[str, str] = {}
+    body_offset = 0
+    lines = raw.split("\n")
+    if lines and _HEADER_LINE.match(lines[0]):
+        offset = 0
+        for line in lines:
+            match = _HEADER_LINE.match(line)
+            if not match:
+                break
+            meta[match.group(1).lower()] = match.group(2).strip()
+            offset += len(line) + 1
+        body_offset = offset
+    date = meta.get("date", "")
+    if not date and (match := _DATE_PREFIX.match(doc_id)):
+        date = f"{match.group(1)}-{match.group(2)}-{match.group(3)}"
+    return {
+        "doc_id": doc_id,
+        "text": raw[body_offset:],
+        "title": meta.get("title", ""),
+        "date": date,
+        "source": meta.get("source", ""),
+        "body_offset": body_offset,
+    }
+
+
+def read_articles(path: Path, text_column: str = "text", id_column: str = "doc_id") -> pd.DataFrame:
+    """Load articles from a folder of .txt files, one .txt file, or a table with a text column.
+
+    Returns columns ``doc_id, text, title, date, source, body_offset`` (``body_offset``:
+    where the body starts in the file, so sentence offsets point into the original file).
+    """
+    if not path.exists():
+        raise InputError(f"{path}: articles not found (a folder of .txt files or a .csv/.jsonl/.parquet file)")
+    if path.is_dir():
+        files = sorted(path.glob("*.txt"))
+        if not files:
+            raise InputError(f"{path}: folder holds no .txt articles")
+        return pd.DataFrame([parse_article(f.stem, read_text_file(f)) for f in files], columns=ARTICLE_COLUMNS)
+    if path.suffix.lower() == ".txt":
+        return pd.DataFrame([parse_article(path.stem, read_text_file(path))], columns=ARTICLE_COLUMNS)
+    table = read_table(path)
+    if text_column not in table.columns:
+        raise InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, table.columns))})")
+    if table.empty:
+        raise InputError(f"{path}: no rows")
+    articles = pd.DataFrame(
+        {
+            "doc_id": table[id_column].astype(str) if id_column in table.columns
+            else [f"row{i:06d}" for i in range(len(table))],
+            "text": table[text_column].fillna("").astype(str),
+        }
+    )
+    for column in ("title", "date", "source"):
+        articles[column] = table[column].fillna("").astype(str) if column in table.columns else ""
+    articles["body_offset"] = 0
+    if articles["doc_id"].duplicated().any():
+        duplicate = articles.loc[articles["doc_id"].duplicated(), "doc_id"].iloc[0]
+        raise InputError(f"{path}: column {id_column!r} repeats the id {duplicate!r}; document ids must be unique")
+    return articles
+
+
+def parse_date(value: str) -> dt.date | None:
+    """A document's date from its ``date`` field (ISO date or datetime prefix), else None."""
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Weak supervision: labeling functions, their aggregation and their analysis."""

@@ -1,0 +1,273 @@
+"""Streaming readers for scoring inputs: chunks of rows, in order, in bounded memory.
+
+CSV and JSONL are read in chunks of exact values (CSV: strings, no type guessing; JSONL:
+the parsed JSON values), Parquet by record batches. Article inputs (a ``.txt`` file, a
+folder of them, or table rows holding whole articles) are split into sentences as they
+are read, and their chunks end on article boundaries so each chunk holds whole articles.
+
+The CSV reader uses the ``csv`` module on lines decoded one by one (an undecodable byte
+is reported with its line and byte offset); ``bench/scoring.py`` measures it against
+pyarrow's streaming CSV reader: parsing is not where the time goes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+
+from pipeline.errors import InputError, first_line
+from pipeline.io import TABLE_SUFFIXES, parse_article, read_text_file
+
+INPUT_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
+MAX_FIELD_CHARS = 16 * 1024 * 1024  # a CSV field longer than this is a broken file, not a long text
+SENTENCE_COLUMNS = ("position", "char_start", "char_end")
+
+
+@dataclass
+class InputRows:
+    """An input opened for streaming: its chunks, and its row count when cheaply known."""
+
+    chunks: Iterator[pd.DataFrame]
+    total_rows: int | None = None
+
+
+def input_kind(path: Path) -> str:
+    """``txt`` for an article file or folder, else the table extension without the dot."""
+    if path.is_dir():
+        return "txt"
+    suffix = path.suffix.lower()
+    if suffix not in INPUT_SUFFIXES:
+        raise InputError(f"{path}: unknown extension {suffix!r}; expected one of {', '.join(INPUT_SUFFIXES)} or a folder of .txt")
+    return suffix[1:]
+
+
+def _check_encoding(path: Path, encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {encoding!r}") from None
+
+
+def decoded_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The file's lines decoded one by one, so a bad byte is reported with its line and
+    byte offset; NUL bytes (a binary file) are refused the same way."""
+    _check_encoding(path, encoding)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                if b"\x00" in raw:
+                    raise UnicodeDecodeError(encoding, raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL byte")
+                yield decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path} line {number}: not {encoding} text (byte 0x{raw[exc.start]:02x} at byte offset "
+                    f"{offset + exc.start}); binary file, or pass --encoding"
+                ) from None
+            offset += len(raw)
+        try:
+            tail = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not {encoding} text (truncated character at the end, byte offset {offset}); "
+                             "pass --encoding") from None
+        if tail:
+            yield tail
+
+
+def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, fields) of every CSV record after the header; row 1 is the header."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.reader(decoded_lines(path, encoding), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{path}: empty file (no header row)") from None
+    except csv.Error as exc:
+        raise InputError(f"{path} row 1: broken CSV header ({exc})") from None
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}: header repeats a column name ({', '.join(header)})")
+    yield 1, header
+    row = 1
+    try:
+        for record in reader:
+            row += 1
+            if len(record) != len(header):
+                if record:
+                    raise InputError(f"{path} row {row} (line {reader.line_num}): {len(record)} fields, header has {len(header)}")
+                record = [""] * len(header)  # a blank line is an empty row: kept, not scored
+            yield row, record
+    except csv.Error as exc:
+        raise InputError(f"{path} row {row + 1} (line {reader.line_num}): broken CSV ({exc})") from None
+
+
+def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFrame]:
+    records = _csv_records(path, encoding)
+    _, header = next(records)
+    rows: list[list[str]] = []
+    for _, record in records:
+        rows.append(record)
+        if len(rows) >= chunk_rows:
+            yield pd.DataFrame(rows, columns=header, dtype=object)
+            rows = []
+    if rows:
+        yield pd.DataFrame(rows, columns=header, dtype=object)
+
+
+def json_records(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict]:
+    """The objects of a JSONL file, one per non-blank line; a broken line is an error that
+    names it (the one JSONL reader: scoring, ingest and gold files all read through it)."""
+    for number, line in enumerate(decoded_lines(path, encoding), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise InputError(f"{path} line {number}: not valid JSON ({reason})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}")
+        yield record
+
+
+def scan_jsonl(path: Path, encoding: str) -> tuple[list[str], int]:
+    """Every key of the file in first-seen order, and the number of records.
+
+    One pass before scoring, so every chunk has the same columns (a key that first
+    appears late still gets its column) and a broken line fails before any output.
+    """
+    keys: dict[str, None] = {}
+    count = 0
+    for record in json_records(path, encoding):
+        keys.update(dict.fromkeys(record))
+        count += 1
+    return list(keys), count
+
+
+def iter_jsonl(path: Path, chunk_rows: int, encoding: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+    rows: list[dict] = []
+    for record in json_records(path, encoding):
+        rows.append(record)
+        if len(rows) >= chunk_rows:
+            yield _records_frame(rows, columns)
+            rows = []
+    if rows:
+        yield _records_frame(rows, columns)
+
+
+def _records_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    # A key missing from a record is None (never NaN), so JSON and Parquet output say null.
+    return pd.DataFrame([[record.get(key) for key in columns] for record in rows], columns=columns, dtype=object)
+
+
+def open_parquet(path: Path, chunk_rows: int) -> InputRows:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        try:
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
+
+    return InputRows(chunks(), parquet.metadata.num_rows)
+
+
+def _article_files(path: Path, encoding: str, text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+    """(article fields, where its body starts in the file) for each .txt article."""
+    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    if not files:
+        raise InputError(f"{path}: folder holds no .txt articles")
+    for file in files:
+        article = parse_article(file.stem, read_text_file(file, encoding))
+        offset = int(article.pop("body_offset"))  # type: ignore[call-overload]
+        article[text_column] = article.pop("text")
+        yield article, offset
+
+
+def _article_table_rows(chunks: Iterable[pd.DataFrame], path: Path,
+                        text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+    number = 0
+    for chunk in chunks:
+        if text_column not in chunk.columns:
+            raise InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, chunk.columns))}); "
+                             "use --text-column")
+        for record in chunk.to_dict(orient="records"):
+            record.setdefault("doc_id", f"row{number:06d}")
+            number += 1
+            yield record, 0
+
+
+def article_sentences(article: dict[str, object], text_column: str, offset: int = 0) -> list[dict[str, object]]:
+    """An article's sentences as rows: its other fields, ``position``, ``char_start``,
+    ``char_end`` (plus ``offset``: where the body starts in its file) and the sentence
+    under ``text_column``. An article with no sentence (empty, missing or non-string
+    text) is one row holding that value, so it is kept."""
+    from pipeline.ingest import split_sentences
+
+    text = article.get(text_column)
+    fields = {key: value for key, value in article.items() if key != text_column}
+    sentences = split_sentences(text) if isinstance(text, str) else []
+    if not sentences:
+        empty = text if not isinstance(text, str) else ""
+        return [{**fields, "position": 0, "char_start": None, "char_end": None, text_column: empty}]
+    return [{**fields, "position": s.position, "char_start": offset + s.char_start, "char_end": offset + s.char_end,
+             text_column: s.text} for s in sentences]
+
+
+def sentence_chunks(articles: Iterable[tuple[dict[str, object], int]], chunk_rows: int,
+                    text_column: str) -> Iterator[pd.DataFrame]:
+    """Sentences of the articles, in chunks of at least ``chunk_rows`` rows (the last may
+    be smaller) that never split an article; ``position == 0`` starts each article."""
+    rows: list[dict[str, object]] = []
+    for article, offset in articles:
+        rows.extend(article_sentences(article, text_column, offset))
+        if len(rows) >= chunk_rows:
+            yield _sentence_frame(rows)
+            rows = []
+    if rows:
+        yield _sentence_frame(rows)
+
+
+def _sentence_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in SENTENCE_COLUMNS:  # an article without sentences has no offsets: nullable ints
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _open_table(path: Path, kind: str, chunk_rows: int, encoding: str) -> InputRows:
+    if kind == "csv":
+        return InputRows(iter_csv(path, chunk_rows, encoding))
+    if kind == "jsonl":
+        columns, count = scan_jsonl(path, encoding)
+        return InputRows(iter_jsonl(path, chunk_rows, encoding, columns), count)
+    return open_parquet(path, chunk_rows)
+
+
+def open_input(path: Path, chunk_rows: int, encoding: str = "utf-8-sig", articles: bool = False,
+               text_column: str = "text") -> InputRows:
+    """The input's rows in chunks, in order. ``.txt`` inputs are always articles; a table
+    is read as articles (one per row, ``doc_id`` and ``text_column``) when ``articles``."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    kind = input_kind(path)
+    _check_encoding(path, encoding)
+    if kind == "txt":
+        return InputRows(sentence_chunks(_article_files(path, encoding, text_column), chunk_rows, text_column))
+    table = _open_table(path, kind, chunk_rows, encoding)
+    if not articles:
+        return table
+    rows = _article_table_rows(table.chunks, path, text_column)
+    return InputRows(sentence_chunks(rows, chunk_rows, text_column))

@@ -1,0 +1,274 @@
+"""Batch scoring: every input row comes out, in order, with its stance and probabilities.
+
+Rows are read in chunks, scored, and appended to a partial file beside the output (with
+a checkpoint, so an interrupted run resumes), which becomes the output only when the
+whole input is done. A row whose text is empty, missing, not a string or too long is
+kept with an empty ``stance`` and an ``error`` saying why. Article inputs can also be
+written one row per article (``level="article"``, see ``articles_summary``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Literal, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline.articles_summary import summarize_articles
+from pipeline.errors import InputError, ModelError, StanceError, first_line
+from pipeline.interrupts import Stopped
+from pipeline.readers import input_kind, open_input
+from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
+from pipeline.score_output import PartialFile, output_format
+
+__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_URI = "models:/deployment-stance@champion"
+
+
+class Predictor(Protocol):
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+
+
+@dataclass
+class ScoreSummary:
+    rows: int = 0
+    scored: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    resumed_rows: int = 0
+    articles: int | None = None  # output rows at --level article
+
+    def line(self) -> str:
+        """Rows read, scored and in error; the rate counts only rows scored by this process."""
+        done_now = self.rows - self.resumed_rows
+        rate = done_now / self.seconds if self.seconds > 0 else 0.0
+        counts = f"rows {self.rows}, scored {self.scored}, errors {self.errors}"
+        if self.articles is not None:
+            counts = f"articles {self.articles} (sentences {self.rows}, scored {self.scored}, errors {self.errors})"
+        resumed = f"; {self.resumed_rows} rows resumed from the checkpoint" if self.resumed_rows else ""
+        return f"{counts}, {self.seconds:.1f}s ({rate:.0f} rows/s){resumed}"
+
+
+class AlreadyComplete(Exception):
+    """``--resume`` for an output that exists and has no checkpoint: nothing left to do."""
+
+
+def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
+    """Load a pyfunc model by URI; return it and its label names (from the signature)."""
+    from pipeline import tracking
+
+    tracking.use_experiment_free(needs_store=model_uri.startswith(("models:", "runs:")))
+    import mlflow.pyfunc
+
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except Exception as exc:  # mlflow raises several types for a missing model/alias/store
+        raise model_load_error(model_uri, exc) from None
+    return model, signature_labels(model.metadata.get_output_schema())
+
+
+def model_load_error(model_uri: str, exc: Exception) -> ModelError:
+    """The one-line error for a model URI that does not load."""
+    from pipeline import registry, tracking
+
+    try:
+        reason = registry.explain_model_uri(model_uri) if model_uri.startswith("models:/") else None
+    except Exception:  # noqa: BLE001  the diagnosis is best effort; the load error below still stands
+        reason = None
+    if reason is not None:
+        return ModelError(f"{model_uri}: {reason} (store {tracking.tracking_uri()})")
+    return ModelError(f"{model_uri}: cannot load model from {tracking.tracking_uri()} ({first_line(exc, 300)})")
+
+
+def signature_labels(outputs: object) -> list[str]:
+    """Label names from a model's output schema: its ``p_<label>`` columns, in order."""
+    names = outputs.input_names() if outputs is not None else []  # type: ignore[attr-defined]
+    return [name[2:] for name in names if name.startswith("p_")]
+
+
+def model_identity(predictor: Predictor) -> str:
+    """What a model URI resolved to (the logged model's id), so a resume notices when an
+    alias such as ``@champion`` moved to another version; '' for a plain predictor."""
+    metadata = getattr(predictor, "metadata", None)
+    return str(getattr(metadata, "model_uuid", "") or getattr(metadata, "run_id", "") or "")
+
+
+def text_problem(value: object, max_chars: int) -> str:
+    """Why a value cannot be scored, or '' when it can."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "missing text"
+    if not isinstance(value, str):
+        return f"text is not a string ({type(value).__name__})"
+    if not value.strip():
+        return "empty text"
+    if len(value) > max_chars:
+        return f"text longer than {max_chars} characters ({len(value)})"
+    return ""
+
+
+def output_columns(labels: Sequence[str]) -> list[str]:
+    """The columns scoring adds to every row; an input column of one of these names is refused."""
+    return ["stance", "confidence", *[f"p_{label}" for label in labels], "error"]
+
+
+def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
+                max_chars: int) -> pd.DataFrame:
+    """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error``."""
+    problems = chunk[text_column].map(lambda v: text_problem(v, max_chars))
+    ok = (problems == "").to_numpy()
+    out = chunk.copy()
+    out["stance"] = ""
+    out["confidence"] = np.nan
+    for label in labels:
+        out[f"p_{label}"] = np.nan
+    if ok.any():
+        inputs = pd.DataFrame({"text": chunk.loc[ok, text_column].astype(str).to_numpy()})
+        if "target" in chunk.columns:  # target-aware models read it; text-only models ignore it
+            inputs["target"] = chunk.loc[ok, "target"].astype(str).to_numpy()
+        predicted = predictor.predict(inputs)
+        columns = [column for column in output_columns(labels) if column != "error"]
+        out.loc[ok, columns] = predicted[columns].to_numpy()
+    out["error"] = problems.to_numpy()
+    out["confidence"] = out["confidence"].astype(float)
+    for label in labels:
+        out[f"p_{label}"] = out[f"p_{label}"].astype(float)
+    return out
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How an input is read and scored; a resumed run must use the same ones."""
+
+    text_column: str = "text"
+    chunk_rows: int = 2000
+    max_chars: int = 5000
+    encoding: str = "utf-8-sig"
+    articles: bool = False  # table rows are whole articles, split into sentences (.txt inputs always are)
+    level: Literal["sentence", "article"] = "sentence"
+    none_label: str = "none"
+
+
+def _check_options(input_path: Path, output_path: Path, options: ScoreOptions, labels: Sequence[str]) -> None:
+    if not input_path.exists():
+        raise InputError(f"{input_path}: file not found")
+    if output_path.resolve() == input_path.resolve():
+        raise InputError(f"{output_path}: output would overwrite the input")
+    if options.level == "article" and not (options.articles or input_kind(input_path) == "txt"):
+        raise InputError(f"{input_path}: --level article needs article input: .txt files, or --articles for a "
+                         "table whose rows are whole articles")
+    if options.level == "article" and options.none_label not in labels:
+        raise InputError(f"--none-label {options.none_label!r} is not one of the model's labels ({', '.join(labels)})")
+
+
+def _no_text_column(path: Path, columns: Sequence[object], text_column: str) -> InputError:
+    return InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, columns))}); use --text-column")
+
+
+def _no_rows(path: Path) -> InputError:
+    return InputError(f"{path}: no rows to score")
+
+
+def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -> None:
+    """The checks that need no model, made before one is loaded (seconds): the paths, the
+    encoding, an empty or header-only table, the text column in a table's first rows."""
+    if not input_path.exists():
+        raise InputError(f"{input_path}: file not found")
+    if output_path.resolve() == input_path.resolve():
+        raise InputError(f"{output_path}: output would overwrite the input")
+    if input_kind(input_path) == "txt":
+        return
+    if input_path.stat().st_size == 0:
+        raise _no_rows(input_path)
+    if input_kind(input_path) == "jsonl":
+        from pipeline.readers import json_records
+
+        first = next(json_records(input_path, options.encoding), None)
+        if first is None:
+            raise _no_rows(input_path)
+        return  # a key may first appear on a later line: scoring checks every chunk
+    chunk = next(iter(open_input(input_path, 1, options.encoding).chunks), None)
+    if chunk is None or chunk.empty:
+        raise _no_rows(input_path)
+    if options.text_column not in chunk.columns:
+        raise _no_text_column(input_path, chunk.columns, options.text_column)
+
+
+def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOptions) -> pd.DataFrame:
+    if options.level == "article":
+        return summarize_articles(scored, labels, options.none_label, options.text_column)
+    return scored
+
+
+def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
+               options: ScoreOptions = ScoreOptions(), *, model_uri: str = "", model_id: str = "",
+               resume: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ScoreSummary:
+    """Score ``input_path`` into ``output_path`` (format by extension), atomically.
+
+    After each chunk the output so far and a checkpoint are on disk beside the output;
+    ``resume`` continues from there (refused if the input, model or options changed) and
+    gives the same bytes as an uninterrupted run. A ``StanceError`` (bad input) drops
+    the checkpoint; any other failure or an interrupt keeps it for ``resume``.
+    ``progress(rows_done, total_rows)`` is called after each chunk (total may be None).
+    """
+    fmt = output_format(output_path)
+    _check_options(input_path, output_path, options, labels)
+    started = time.perf_counter()
+    source = open_input(input_path, options.chunk_rows, options.encoding, options.articles, options.text_column)
+    checkpoint = Checkpoint(output_path)
+    expected = CheckpointState(input=str(input_path), input_fingerprint=input_fingerprint(input_path),
+                               model_uri=model_uri, model_id=model_id, options={**asdict(options), "output_format": fmt})
+    if resume and not checkpoint.exists() and output_path.exists():
+        raise AlreadyComplete(f"{output_path}: already complete (no checkpoint of an interrupted run); nothing to resume")
+    if not resume and output_path.exists():
+        log.warning("%s exists; it is replaced when this run completes", output_path)
+    state = checkpoint.resume(expected) if resume else checkpoint.start(expected)
+    partial = PartialFile(checkpoint.partial, fmt)
+    total = source.total_rows if not options.articles else None
+    resumed_rows = state.rows_done
+    if resume:
+        log.info("%s: resuming at row %d%s", output_path, state.rows_done + 1, f" of {total}" if total else "")
+    try:
+        if progress is not None:
+            progress(state.rows_done, total)
+        for number, chunk in enumerate(source.chunks):
+            if number < state.chunks_done:
+                continue
+            if options.text_column not in chunk.columns:
+                raise _no_text_column(input_path, chunk.columns, options.text_column)
+            clash = [c for c in output_columns(labels) if c in chunk.columns]
+            if clash:
+                raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
+                                 f"{', '.join(output_columns(labels))}); rename it in the input")
+            scored = score_chunk(chunk, predictor, labels, options.text_column, options.max_chars)
+            errors = int((scored["error"] != "").sum())
+            written = _output_rows(scored, labels, options)
+            state.bytes_done = partial.append(written)
+            state.outputs_done += len(written)
+            state.chunks_done, state.rows_done = number + 1, state.rows_done + len(scored)
+            state.errors, state.scored = state.errors + errors, state.scored + len(scored) - errors
+            checkpoint.save(state)
+            if progress is not None:
+                progress(state.rows_done, total)
+        if state.rows_done == 0:
+            raise _no_rows(input_path)
+        partial.finish(output_path)
+    except StanceError:
+        checkpoint.discard()
+        raise
+    except KeyboardInterrupt:
+        raise Stopped(f"interrupted: {output_path} not written yet; the {state.rows_done} rows scored so far are "
+                      "checkpointed, and the same command with --resume continues from there") from None
+    except BaseException:
+        log.warning("%s: stopped after %d rows; the same command with --resume continues from there",
+                    output_path, state.rows_done)
+        raise
+    checkpoint.discard()
+    return ScoreSummary(state.rows_done, state.scored, state.errors, time.perf_counter() - started, resumed_rows,
+                        state.outputs_done if options.level == "article" else None)

@@ -1,0 +1,228 @@
+"""Train stage: choose the training rows, build the configured classifier, fit it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline.classifiers.base import StanceClassifier
+from pipeline.config import Config
+from pipeline.errors import InputError
+from pipeline.ingest import normalize_text
+
+
+TRAIN_SOURCE = "train_source"  # the column naming where a training row came from (corpus_weak, statements, ...)
+SPAN_WORDS = 8  # a training sentence sharing this many consecutive words with an evaluation sentence is a leak
+
+
+@dataclass(frozen=True)
+class HeldOutText:
+    """The text of the evaluation sets (gold test, challenge, ...), which training never sees:
+    a training sentence is held out when its normalized text equals an evaluation sentence
+    or shares a run of :data:`SPAN_WORDS` words with one (the same quote reworded, or two
+    translations of one statement)."""
+
+    texts: frozenset[str]
+    spans: frozenset[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, *sets: pd.DataFrame | None) -> "HeldOutText":
+        from pipeline.data_quality import spans
+
+        texts = [text for frame in sets if frame is not None for text in frame["text"].astype(str)]
+        return cls(frozenset(map(normalize_text, texts)),
+                   frozenset(span for text in texts for span in spans(text, SPAN_WORDS)))
+
+    def overlaps(self, texts: pd.Series) -> pd.Series:
+        """Whether each text repeats or overlaps an evaluation sentence."""
+        from pipeline.data_quality import spans
+
+        return texts.astype(str).map(
+            lambda text: normalize_text(text) in self.texts or not self.spans.isdisjoint(spans(text, SPAN_WORDS)))
+
+
+def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool,
+                  held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+    """Labelled sentences fit to train on, each with its ``train_source`` (``corpus_weak`` or
+    ``corpus_gold``).
+
+    Drops unlabelled rows, every sentence of an article that holds a gold-test sentence
+    (test articles are never seen in training) and any sentence that repeats or overlaps a
+    sentence of gold test or of another evaluation set in ``held_out`` (:class:`HeldOutText`:
+    the same line quoted in another story). Gold-dev rows stay only when ``include_gold_dev``.
+    """
+    rows = labeled.loc[labeled["label"].astype(str) != ""]
+    if gold_test is not None:
+        rows = rows.loc[~rows["doc_id"].astype(str).isin(set(gold_test["doc_id"].astype(str)))]
+    rows = rows.loc[~HeldOutText.of(gold_test, *held_out).overlaps(rows["text"])]
+    if not include_gold_dev:
+        rows = rows.loc[rows["label_source"] != "gold"]
+    rows = rows.reset_index(drop=True)
+    if TRAIN_SOURCE not in rows.columns:
+        rows = rows.assign(**{TRAIN_SOURCE: "corpus_" + rows["label_source"].astype(str)})
+    return rows
+
+
+def load_extra_gold(config: Config) -> dict[str, pd.DataFrame]:
+    """The ``train.extra_gold`` sets by name, each read and checked like a gold file (an
+    optional set that is absent is left out); with a target-aware model each must also have
+    a ``target`` column."""
+    from pipeline.labeling.gold import load_gold_set
+
+    extra = {}
+    for source in config.train.extra_gold:
+        gold = load_gold_set(source, config)
+        if gold is None:
+            continue
+        if config.train.target_aware:
+            require_target_column(str(config.path(source.path)), gold)
+        extra[source.set_name] = gold
+    return extra
+
+
+def load_evaluation_sets(config: Config) -> dict[str, pd.DataFrame]:
+    """The ``evaluate.extra_sets`` by name (an optional set that is absent is left out)."""
+    from pipeline.labeling.gold import load_gold_set
+
+    sets = {source.set_name: load_gold_set(source, config) for source in config.evaluate.extra_sets}
+    return {name: frame for name, frame in sets.items() if frame is not None}
+
+
+def require_target_column(source: str, gold: pd.DataFrame) -> None:
+    if "target" not in gold.columns:
+        raise InputError(f"{source}: no 'target' column; train.target_mode is target-aware, so every "
+                         "train.extra_gold row needs the target its label is about")
+
+
+def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test: pd.DataFrame | None,
+                   target_aware: bool = False, held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+    """Append gold sentences from other sets (``extra``: frames by source name; confidence 1;
+    ``train_source`` = the name).
+
+    A sentence that repeats or overlaps a sentence of gold test or of a ``held_out``
+    evaluation set is dropped (no leak, :class:`HeldOutText`), and so is one already in
+    ``rows`` or an earlier extra set (nothing counted twice). ``target_aware``: the rows carry a ``target`` the model reads, so each
+    extra set must have a ``target`` column too, and a sentence is "already there" only
+    under the same target.
+    """
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        text = frame["text"].map(normalize_text)
+        return text + "\x1f" + frame["target"].astype(str) if target_aware else text
+
+    excluded = HeldOutText.of(gold_test, *held_out)
+    seen = set(keys(rows))
+    columns = ["doc_id", "text", "label", "label_source", "confidence", TRAIN_SOURCE, *(["target"] if target_aware else [])]
+    frames = [rows if TRAIN_SOURCE in rows.columns else rows.assign(**{TRAIN_SOURCE: "corpus"})]
+    for source, gold in extra.items():
+        if target_aware:
+            require_target_column(source, gold)
+        gold_keys = keys(gold)
+        keep = ~excluded.overlaps(gold["text"]) & ~gold_keys.isin(seen)
+        seen |= set(gold_keys[keep])
+        frames.append(gold.loc[keep].assign(label_source="gold", confidence=1.0, **{TRAIN_SOURCE: source})[columns])
+    return pd.concat(frames, ignore_index=True)
+
+
+def behaviour_texts(config: Config) -> pd.DataFrame:
+    """The behavioural suite's distinct sentences (``text``), empty when none is configured."""
+    if not config.evaluate.behaviour:
+        return pd.DataFrame({"text": []})
+    from pipeline.behaviour import expand_suite, load_suite
+
+    suite = load_suite(config.path(config.evaluate.behaviour), config.labels)
+    return pd.DataFrame({"text": sorted(set(expand_suite(suite)["text"]))})
+
+
+def assemble_training_rows(config: Config, labeled: pd.DataFrame, gold_test: pd.DataFrame | None,
+                           evaluation_sets: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Every training row of a run, as the train stage makes them: the label stage's rows
+    (a dataset's training pool in dataset mode) plus ``train.extra_gold``, minus every
+    sentence of gold test, of the evaluation sets and of the behavioural suite."""
+    held_out = [*(load_evaluation_sets(config) if evaluation_sets is None else evaluation_sets).values(),
+                behaviour_texts(config)]
+    if config.data.dataset is not None:
+        from pipeline.datasets import training_pool
+
+        labeled = training_pool(labeled, config.train.include_gold_dev)
+    rows = training_rows(labeled, gold_test, config.train.include_gold_dev, held_out)
+    if config.train.extra_gold:
+        rows = add_extra_gold(rows, load_extra_gold(config), gold_test, config.train.target_aware, held_out)
+    return rows
+
+
+def build_classifier(config: Config) -> StanceClassifier:
+    """A fresh, unfitted classifier of the configured kind."""
+    if config.train.model == "tfidf_logreg":
+        from pipeline.classifiers.tfidf import TfidfLogreg
+
+        return TfidfLogreg(config.labels, config.train.tfidf_logreg, config.seed)
+    if config.train.model == "embed_logreg":
+        from pipeline.classifiers.embed_logreg import EmbedLogreg
+
+        return EmbedLogreg(config.labels, config.train.embed_logreg, config.seed)
+    if config.train.model == "finetune":
+        from pipeline.classifiers.finetune import FinetuneClassifier
+
+        return FinetuneClassifier(config.labels, config.train.finetune, config.seed)
+    if config.train.model == "ensemble":
+        from pipeline.classifiers.ensemble import EnsembleClassifier
+
+        settings = config.train.ensemble
+        members = [build_classifier(config.model_copy(update={"train": config.train.model_copy(update={"model": kind})}))
+                   for kind in settings.members]
+        return EnsembleClassifier(config.labels, members, settings.normalized_weights())
+    raise InputError(f"train.model: unknown model {config.train.model!r}")
+
+
+def label_probabilities(rows: pd.DataFrame, labels: list[str]) -> np.ndarray | None:
+    """The label stage's ``p_<label>`` columns as a matrix (soft targets), None when absent."""
+    columns = [f"p_{label}" for label in labels]
+    return rows[columns].astype(float).to_numpy() if all(c in rows.columns for c in columns) else None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    classifier: StanceClassifier
+    metrics: dict[str, float]
+
+
+def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None = None) -> TrainResult:
+    """Fit the configured classifier on ``rows`` (``text``, ``label``, ``confidence``).
+
+    Weak labels weigh by their confidence, gold rows by 1, so unsure weak votes pull less.
+    """
+    if rows.empty:
+        raise InputError("train: no labelled training rows (check the label stage output and the gold test split)")
+    present = sorted(set(rows["label"]))
+    if len(present) < 2:
+        raise InputError(f"train: training rows hold a single label {present}; need at least two")
+    weights = rows["confidence"].astype(float).clip(lower=0.05).to_numpy() if "confidence" in rows else None
+    classifier = build_classifier(config)
+    started = time.perf_counter()
+    soft = {"probabilities": label_probabilities(rows, config.labels)} if getattr(classifier, "accepts_probabilities", False) else {}
+    classifier.fit(rows["text"].tolist(), rows["label"].tolist(), weights=weights, dev=dev, **soft)
+    seconds = time.perf_counter() - started
+    metrics = {"train_seconds": seconds, "train_rows": float(len(rows)),
+               "train_gold_rows": float((rows.get("label_source") == "gold").sum()) if "label_source" in rows else 0.0}
+    for label in config.labels:
+        metrics[f"train_rows_{label}"] = float((rows["label"] == label).sum())
+    metrics.update(source_metrics(rows))
+    return TrainResult(classifier, metrics)
+
+
+def source_metrics(rows: pd.DataFrame) -> dict[str, float]:
+    """Rows and share of the training rows per ``train_source`` (``train_rows_source_<name>``,
+    ``train_share_source_<name>``)."""
+    if TRAIN_SOURCE not in rows.columns or rows.empty:
+        return {}
+    counts = rows[TRAIN_SOURCE].astype(str).value_counts()
+    return {**{f"train_rows_source_{name}": float(count) for name, count in counts.items()},
+            **{f"train_share_source_{name}": float(count / len(rows)) for name, count in counts.items()}}
+
+
+def class_balance(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:
+    return np.array([(rows["label"] == label).mean() for label in labels])
