@@ -187,7 +187,7 @@ def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -
     if input_path.stat().st_size == 0:
         raise _no_rows(input_path)
     if input_kind(input_path) == "jsonl":
-        from pipeline.readers import json_records
+        from pipeline.io import json_records
 
         first = next(json_records(input_path, options.encoding), None)
         if first is None:
