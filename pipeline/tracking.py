@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 
 import pandas as pd
 
-from pipeline.errors import TrackingError, first_line
+from pipeline.errors import ModelError, TrackingError, first_line
 from pipeline.gate import GateDecision, decide, should_promote
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,6 @@ def _quiet_defaults() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -319,6 +317,36 @@ def version_tag(model_name: str, version: str, key: str) -> str | None:
     return MlflowClient().get_model_version(model_name, version).tags.get(key)
 
 
+def model_versions(name: str) -> list:
+    """The registered versions of ``name`` (empty when it has none)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        return list(MlflowClient().search_model_versions(f"name='{name}'"))
+    except MlflowException as exc:
+        raise ModelError(f"registered model {name!r}: {first_line(exc)}") from None
+
+
+def model_aliases(name: str) -> dict[str, str] | None:
+    """``alias -> version`` of the registered model ``name``; None when there is no such model.
+    (search_model_versions leaves ``aliases`` empty on sqlite stores; the model has them.)"""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        model = MlflowClient().get_registered_model(name)
+    except MlflowException:
+        return None
+    return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def registered_model_names() -> list[str]:
+    from mlflow.tracking import MlflowClient
+
+    return sorted(model.name for model in MlflowClient().search_registered_models())
+
+
 def promote(model_name: str, alias: str, version: str) -> str | None:
     """Move ``alias`` to ``version`` by hand, recording it on the version (tag and
     description); return the version that held the alias before (None when none did)."""
@@ -329,7 +357,10 @@ def promote(model_name: str, alias: str, version: str) -> str | None:
 
     client = MlflowClient()
     with store_lock(tracking_uri()):
-        target = client.get_model_version(model_name, version)  # raises when it does not exist
+        try:
+            target = client.get_model_version(model_name, version)
+        except MlflowException as exc:
+            raise ModelError(f"{model_name} version {version}: {first_line(exc)}") from None
         try:
             previous: str | None = str(client.get_model_version_by_alias(model_name, alias).version)
         except MlflowException:
@@ -368,3 +399,25 @@ def active_run_id() -> str:
     import mlflow
 
     return mlflow.active_run().info.run_id
+
+
+def load_pyfunc(model_uri: str):  # noqa: ANN201 (an mlflow PyFuncModel)
+    """The logged model behind ``model_uri`` as a pyfunc (its signature in ``.metadata``)."""
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def model_output_schema(model_uri: str):  # noqa: ANN201 (an mlflow Schema)
+    """The output schema of a logged model's signature, without loading the model."""
+    from mlflow.models import get_model_info
+
+    return get_model_info(model_uri).signature.outputs
+
+
+def spark_udf(session, model_uri: str, result_type: str):  # noqa: ANN001, ANN201 (pyspark is optional)
+    """The logged model as a Spark UDF, run in this process's environment."""
+    import mlflow.pyfunc
+
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # env_manager="local" is deliberate: same venv
+    return mlflow.pyfunc.spark_udf(session, model_uri, result_type=result_type, env_manager="local")
