@@ -29,9 +29,10 @@ from pipeline.config import load_config  # noqa: E402
 def predict(model: str, texts: list[str]) -> list[str]:
     """Stances of ``texts`` from a bundle folder or an MLflow model URI."""
     if Path(model).is_dir():
-        from pipeline.classifiers.targeted import load_classifier, predict_frame
+        from pipeline.classifiers.registry import load_bundle
+        from pipeline.classifiers.targeted import predict_frame
 
-        return predict_frame(load_classifier(Path(model)), pd.DataFrame({"text": texts}))["stance"].tolist()
+        return predict_frame(load_bundle(Path(model)), pd.DataFrame({"text": texts}))["stance"].tolist()
     import mlflow
 
     return mlflow.pyfunc.load_model(model).predict(pd.DataFrame({"text": texts}))["stance"].astype(str).tolist()

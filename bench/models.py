@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import CONFIGS, TrainingSetup, at_repo_root, score_sets, training_setup  # noqa: E402
 
-from pipeline.classifiers.base import load_bundle  # noqa: E402
+from pipeline.classifiers.registry import load_bundle  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.train import fit_classifier  # noqa: E402
 

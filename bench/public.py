@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.classifiers.base import predictions_frame  # noqa: E402
-from pipeline.classifiers.targeted import fit_target_aware, predict_frame  # noqa: E402
+from pipeline.classifiers.targeted import predict_frame  # noqa: E402
+from pipeline.train import fit_target_aware  # noqa: E402
 from pipeline.config import Config, TrainConfig, load_config  # noqa: E402
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool  # noqa: E402
 from pipeline.evaluate import evaluate_predictions  # noqa: E402

@@ -12,14 +12,15 @@ from pipeline.errors import InputError
 from pipeline.io import read_table, write_table
 from pipeline.labeling.gold import REF_COLUMNS, load_gold_refs
 from pipeline.labeling.suggest import merge_into_gold, rank_for_labeling, read_filled
-from pipeline.stages import StagePaths, load_gold_sets
+from pipeline.stage_paths import StagePaths
+from pipeline.stages import load_gold_sets
 
 log = logging.getLogger(__name__)
 
 
 def suggest(config: Config, n: int, output: Path) -> pd.DataFrame:
     """Write the ``n`` sentences most worth labelling (from the label stage's output)."""
-    from pipeline.classifiers.base import load_bundle
+    from pipeline.classifiers.registry import load_bundle
     from pipeline.labeling.stage import prob_columns
 
     paths = StagePaths.of(config)

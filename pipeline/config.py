@@ -12,10 +12,10 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
 
@@ -256,7 +256,22 @@ class FinetuneConfig(TransformerConfig):
     )
 
 
-MemberKind = Literal["tfidf_logreg", "embed_logreg", "finetune"]
+def _trainable_kind(name: str) -> str:
+    """A classifier kind ``train.model`` may name (the registry's table)."""
+    from pipeline.classifiers.registry import trainable_names
+
+    if name not in trainable_names():
+        raise ValueError(f"unknown classifier kind {name!r}; one of {', '.join(trainable_names())}")
+    return name
+
+
+def _member_kind(name: str) -> str:
+    if _trainable_kind(name) == "ensemble":
+        raise ValueError("an ensemble cannot be a member of an ensemble")
+    return name
+
+
+MemberKind = Annotated[str, AfterValidator(_member_kind)]
 
 
 class EnsembleConfig(StrictModel):
@@ -317,7 +332,9 @@ class GoldSetConfig(StrictModel):
 
 
 class TrainConfig(StrictModel):
-    model: Literal["tfidf_logreg", "embed_logreg", "finetune", "ensemble"] = "tfidf_logreg"
+    model: Annotated[str, AfterValidator(_trainable_kind)] = Field(
+        default="tfidf_logreg", description="the classifier kind (pipeline/classifiers/registry.py); its settings "
+        "are the section of the same name")
     include_gold_dev: bool = True
     extra_gold: list[GoldSetConfig] = Field(
         default_factory=list,

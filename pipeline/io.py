@@ -6,9 +6,11 @@ run never leaves a half-written file under the real name.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -75,8 +77,6 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         if suffix == ".jsonl":
-            from pipeline.readers import json_records
-
             return pd.DataFrame(list(json_records(path)))
         if suffix == ".parquet":
             return pd.read_parquet(path)
@@ -179,3 +179,53 @@ def parse_date(value: str) -> dt.date | None:
         return dt.date.fromisoformat(value[:10]) if value else None
     except ValueError:
         return None
+
+
+def check_encoding(path: Path, encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {encoding!r}") from None
+
+
+def decoded_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The file's lines decoded one by one, so a bad byte is reported with its line and
+    byte offset; NUL bytes (a binary file) are refused the same way."""
+    check_encoding(path, encoding)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                if b"\x00" in raw:
+                    raise UnicodeDecodeError(encoding, raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL byte")
+                yield decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path} line {number}: not {encoding} text (byte 0x{raw[exc.start]:02x} at byte offset "
+                    f"{offset + exc.start}); binary file, or pass --encoding"
+                ) from None
+            offset += len(raw)
+        try:
+            tail = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not {encoding} text (truncated character at the end, byte offset {offset}); "
+                             "pass --encoding") from None
+        if tail:
+            yield tail
+
+
+def json_records(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict]:
+    """The objects of a JSONL file, one per non-blank line; a broken line is an error that
+    names it (the one JSONL reader: scoring, ingest and gold files all read through it)."""
+    for number, line in enumerate(decoded_lines(path, encoding), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise InputError(f"{path} line {number}: not valid JSON ({reason})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}")
+        yield record

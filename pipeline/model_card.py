@@ -15,7 +15,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from pipeline.config import Config
-    from pipeline.tracking import GateDecision
+    from pipeline.gate import GateDecision
 
 WEAK_F1 = 0.5  # per-class F1 below this is listed under limitations
 FEW_SUPPORT = 10  # so are classes with fewer gold-test rows than this

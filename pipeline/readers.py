@@ -12,9 +12,7 @@ pyarrow's streaming CSV reader: parsing is not where the time goes.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -22,7 +20,7 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
-from pipeline.io import TABLE_SUFFIXES, parse_article, read_text_file
+from pipeline.io import TABLE_SUFFIXES, check_encoding, decoded_lines, json_records, parse_article, read_text_file
 
 INPUT_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
 MAX_FIELD_CHARS = 16 * 1024 * 1024  # a CSV field longer than this is a broken file, not a long text
@@ -45,40 +43,6 @@ def input_kind(path: Path) -> str:
     if suffix not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown extension {suffix!r}; expected one of {', '.join(INPUT_SUFFIXES)} or a folder of .txt")
     return suffix[1:]
-
-
-def _check_encoding(path: Path, encoding: str) -> None:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise InputError(f"{path}: unknown encoding {encoding!r}") from None
-
-
-def decoded_lines(path: Path, encoding: str) -> Iterator[str]:
-    """The file's lines decoded one by one, so a bad byte is reported with its line and
-    byte offset; NUL bytes (a binary file) are refused the same way."""
-    _check_encoding(path, encoding)
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                if b"\x00" in raw:
-                    raise UnicodeDecodeError(encoding, raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL byte")
-                yield decoder.decode(raw)
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{path} line {number}: not {encoding} text (byte 0x{raw[exc.start]:02x} at byte offset "
-                    f"{offset + exc.start}); binary file, or pass --encoding"
-                ) from None
-            offset += len(raw)
-        try:
-            tail = decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not {encoding} text (truncated character at the end, byte offset {offset}); "
-                             "pass --encoding") from None
-        if tail:
-            yield tail
 
 
 def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
@@ -118,22 +82,6 @@ def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFram
             rows = []
     if rows:
         yield pd.DataFrame(rows, columns=header, dtype=object)
-
-
-def json_records(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict]:
-    """The objects of a JSONL file, one per non-blank line; a broken line is an error that
-    names it (the one JSONL reader: scoring, ingest and gold files all read through it)."""
-    for number, line in enumerate(decoded_lines(path, encoding), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise InputError(f"{path} line {number}: not valid JSON ({reason})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}")
-        yield record
 
 
 def scan_jsonl(path: Path, encoding: str) -> tuple[list[str], int]:
@@ -263,7 +211,7 @@ def open_input(path: Path, chunk_rows: int, encoding: str = "utf-8-sig", article
     if not path.exists():
         raise InputError(f"{path}: file not found")
     kind = input_kind(path)
-    _check_encoding(path, encoding)
+    check_encoding(path, encoding)
     if kind == "txt":
         return InputRows(sentence_chunks(_article_files(path, encoding, text_column), chunk_rows, text_column))
     table = _open_table(path, kind, chunk_rows, encoding)

@@ -1,33 +1,22 @@
-"""Reading and moving registry aliases for ``stance models`` and ``stance promote``."""
+"""Reading and moving registry aliases for ``stance models``, ``stance promote`` and the
+model-URI diagnosis of ``stance score``. Every store call goes through :mod:`pipeline.tracking`."""
 
 from __future__ import annotations
 
-from pipeline.errors import ModelError, first_line
+from pathlib import Path
 
-
-def _client():
-    from pipeline import tracking
-
-    tracking.use_experiment_free()
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient()
+from pipeline import tracking
+from pipeline.errors import ModelError
 
 
 def list_versions(name: str) -> list[dict[str, str]]:
     """Versions of ``name``, newest first, with metrics from their tags and their aliases."""
-    from mlflow.exceptions import MlflowException
-
-    client = _client()
-    try:
-        versions = client.search_model_versions(f"name='{name}'")
-    except MlflowException as exc:
-        raise ModelError(f"registered model {name!r}: {first_line(exc)}") from None
+    tracking.use_experiment_free()
+    versions = tracking.model_versions(name)
     if not versions:
         raise ModelError(f"registered model {name!r} has no versions in this store (run `stance run` first)")
-    # search_model_versions leaves `aliases` empty on sqlite stores; the registered model has them
     aliases: dict[str, list[str]] = {}
-    for alias, version in client.get_registered_model(name).aliases.items():
+    for alias, version in (tracking.model_aliases(name) or {}).items():
         aliases.setdefault(str(version), []).append(alias)
     rows = []
     for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
@@ -51,22 +40,14 @@ def _rounded(value: str) -> str:
 
 
 def promote_version(name: str, alias: str, version: str) -> str | None:
-    """Move ``alias`` to ``version`` by hand; return the version that held it before."""
-    from mlflow.exceptions import MlflowException
+    """Move ``alias`` to ``version`` by hand; return the version that held it before. The
+    ``champion`` report link follows (:mod:`pipeline.report_folders`)."""
+    from pipeline.report_folders import point_champion_at
 
-    from pipeline import tracking
-
-    _client()
-    try:
-        previous = tracking.promote(name, alias, version)
-        report_dir = tracking.version_tag(name, version, "report_dir")
-    except MlflowException as exc:
-        raise ModelError(f"{name} version {version}: {first_line(exc)}") from None
+    tracking.use_experiment_free()
+    previous = tracking.promote(name, alias, version)
+    report_dir = tracking.version_tag(name, version, "report_dir")
     if report_dir and alias == "champion":
-        from pathlib import Path
-
-        from pipeline.report_folders import point_champion_at
-
         point_champion_at(Path(report_dir))
     return previous
 
@@ -75,8 +56,6 @@ def explain_model_uri(model_uri: str) -> str | None:
     """Why a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI does not resolve in the
     store (no such model, alias or version, with what there is instead); None when it
     resolves or is another kind of URI (the load failed for another reason)."""
-    from mlflow.exceptions import MlflowException
-
     if not model_uri.startswith("models:/"):
         return None
     ref = model_uri[len("models:/"):]
@@ -87,18 +66,17 @@ def explain_model_uri(model_uri: str) -> str | None:
         name, version = ref.rsplit("/", 1)
     else:
         return None
-    client = _client()
-    try:
-        model = client.get_registered_model(name)
-    except MlflowException:
-        names = sorted(m.name for m in client.search_registered_models())
+    tracking.use_experiment_free()
+    aliases = tracking.model_aliases(name)
+    if aliases is None:
+        names = tracking.registered_model_names()
         known = f"registered: {', '.join(names)}" if names else "it holds none"
         return f"no registered model {name!r} in this store ({known}); train and register one with `stance run`"
-    if alias is not None and alias not in model.aliases:
-        have = ", ".join(f"{a} -> version {v}" for a, v in sorted(model.aliases.items())) or "none"
+    if alias is not None and alias not in aliases:
+        have = ", ".join(f"{a} -> version {v}" for a, v in sorted(aliases.items())) or "none"
         return f"{name} has no alias {alias!r} (aliases: {have}); move one with `stance promote VERSION --alias {alias}`"
     if version is not None:
-        numbers = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+        numbers = sorted(int(v.version) for v in tracking.model_versions(name))
         if not version.isdigit() or int(version) not in numbers:
             return f"{name} has no version {version!r} (versions: {', '.join(map(str, numbers)) or 'none'})"
     return None

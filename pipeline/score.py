@@ -65,10 +65,8 @@ def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
     from pipeline import tracking
 
     tracking.use_experiment_free(needs_store=model_uri.startswith(("models:", "runs:")))
-    import mlflow.pyfunc
-
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
+        model = tracking.load_pyfunc(model_uri)
     except Exception as exc:  # mlflow raises several types for a missing model/alias/store
         raise model_load_error(model_uri, exc) from None
     return model, signature_labels(model.metadata.get_output_schema())
@@ -187,7 +185,7 @@ def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -
     if input_path.stat().st_size == 0:
         raise _no_rows(input_path)
     if input_kind(input_path) == "jsonl":
-        from pipeline.readers import json_records
+        from pipeline.io import json_records
 
         first = next(json_records(input_path, options.encoding), None)
         if first is None:

@@ -43,10 +43,8 @@ def model_labels(model_uri: str) -> list[str]:
     from pipeline import tracking
 
     tracking.use_experiment_free()
-    from mlflow.models import get_model_info
-
     try:
-        return signature_labels(get_model_info(model_uri).signature.outputs)
+        return signature_labels(tracking.model_output_schema(model_uri))
     except Exception as exc:  # mlflow raises several types for a missing model/alias/store
         raise model_load_error(model_uri, exc) from None
 
@@ -73,7 +71,6 @@ def spark_session(master: str = DEFAULT_MASTER):  # noqa: ANN201 (pyspark is opt
 
 def score_frame(frame, model_uri: str, labels: Sequence[str], options: ScoreOptions, source: str = "input"):  # noqa: ANN001, ANN201
     """The Spark DataFrame's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error``."""
-    import mlflow.pyfunc
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
@@ -90,8 +87,9 @@ def score_frame(frame, model_uri: str, labels: Sequence[str], options: ScoreOpti
 
     outputs = ["stance", "confidence", *[f"p_{label}" for label in labels]]
     result_type = ", ".join(["stance string", *[f"{name} double" for name in outputs[1:]]])
-    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # env_manager="local" is deliberate: same venv
-    predict = mlflow.pyfunc.spark_udf(frame.sparkSession, model_uri, result_type=result_type, env_manager="local")
+    from pipeline import tracking
+
+    predict = tracking.spark_udf(frame.sparkSession, model_uri, result_type)
     with_error = frame.withColumn("__error", problems(F.col(text)))
     ok = F.col("__error") == ""
     fields = [F.when(ok, F.col(text)).otherwise(F.lit("")).alias("text")]

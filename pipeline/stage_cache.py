@@ -26,11 +26,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline import tracking
 from pipeline.io import file_digest
 
 if TYPE_CHECKING:
     from pipeline.config import Config
-    from pipeline.stages import StagePaths
+    from pipeline.stage_paths import StagePaths
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _digests(files: list[Path]) -> dict[str, str | None]:
 
 def fingerprint(config: "Config", stage: str, code: str) -> str:
     """The hash of everything ``stage``'s result depends on, as things are now."""
-    from pipeline.stages import StagePaths, data_tags
+    from pipeline.stage_paths import StagePaths, data_tags
 
     paths = StagePaths.of(config)
     dumped = config.model_dump(mode="json")
@@ -133,7 +134,7 @@ def stamp_path(paths: "StagePaths", stage: str) -> Path:
 
 def write_stamp(config: "Config", stage: str, fingerprint_: str, metrics: dict[str, float], run_id: str) -> None:
     """Record a finished stage run (atomically), after its outputs are written."""
-    from pipeline.stages import StagePaths
+    from pipeline.stage_paths import StagePaths
     from pipeline.tracking import dump_json
 
     paths = StagePaths.of(config)
@@ -156,7 +157,7 @@ def read_stamp(path: Path) -> Stamp | None:
 
 def reusable(config: "Config", stage: str, fingerprint_: str) -> Stamp | None:
     """The stamp of an earlier run of ``stage`` that can stand in for running it now, or None."""
-    from pipeline.stages import StagePaths
+    from pipeline.stage_paths import StagePaths
 
     paths = StagePaths.of(config)
     stamp = read_stamp(stamp_path(paths, stage))
@@ -165,18 +166,7 @@ def reusable(config: "Config", stage: str, fingerprint_: str) -> Stamp | None:
     if _digests([Path(p) for p in stamp.outputs]) != stamp.outputs:
         log.info("%s: its output files changed since run %s; rerunning", stage, stamp.run_id)
         return None
-    if not _run_finished(stamp.run_id):
+    if not tracking.run_finished(stamp.run_id):
         log.info("%s: run %s is not in this tracking store; rerunning", stage, stamp.run_id)
         return None
     return stamp
-
-
-def _run_finished(run_id: str) -> bool:
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    try:
-        run = MlflowClient().get_run(run_id)
-    except MlflowException:
-        return False
-    return run.info.lifecycle_stage == "active" and run.info.status == "FINISHED"

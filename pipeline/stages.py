@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -22,6 +21,7 @@ from pipeline import tracking
 from pipeline.config import Config
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
+from pipeline.stage_paths import StagePaths, data_tags
 from pipeline.train import load_evaluation_sets
 
 if TYPE_CHECKING:
@@ -29,41 +29,6 @@ if TYPE_CHECKING:
     from pipeline.evaluate import Evaluation
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StagePaths:
-    """Where each stage reads and writes, derived from the config."""
-
-    sentences: Path
-    labeled: Path
-    votes: Path
-    lf_report: Path
-    model_dir: Path
-    train_info: Path
-    report_root: Path
-
-    @classmethod
-    def of(cls, config: Config) -> "StagePaths":
-        interim = config.path(config.data.interim_dir)
-        processed = config.path(config.data.processed_dir)
-        models = Path("models") / config.experiment
-        return cls(
-            sentences=interim / "sentences.parquet",
-            labeled=processed / "labeled.parquet",
-            votes=processed / "votes.parquet",
-            lf_report=processed / "lf_report.csv",
-            model_dir=models / "bundle",
-            train_info=models / "train.json",
-            report_root=config.path(config.data.reports_dir) / config.experiment,
-        )
-
-    @property
-    def reports(self) -> Path:
-        """The latest evaluation's report folder (a link to ``v<N>/``)."""
-        from pipeline.report_folders import LATEST
-
-        return self.report_root / LATEST
 
 
 def _require(path: Path, stage: str, producer: str) -> None:
@@ -88,20 +53,6 @@ def load_gold_sets(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | 
     dev = load_gold(config.path(data.gold_dev), config.labels) if data.gold_dev else None
     test = load_gold(config.path(data.gold_test), config.labels) if data.gold_test else None
     return dev, test
-
-
-def data_tags(config: Config) -> dict[str, str]:
-    """Content digests of the inputs, so two runs show whether they saw the same data."""
-    if config.data.dataset is not None:
-        from pipeline.datasets import dataset_paths
-
-        return {f"data.dataset.{path.name}.digest": file_digest(path) for path in dataset_paths(config) if path.exists()}
-    tags = {}
-    for key in ("articles", "gold_dev", "gold_test", "gold_refs"):
-        value = getattr(config.data, key)
-        if value and config.path(value).exists():
-            tags[f"data.{key}.digest"] = file_digest(config.path(value))
-    return tags
 
 
 def run_ingest(config: Config) -> dict[str, float]:
@@ -191,9 +142,7 @@ def run_label(config: Config) -> dict[str, float]:
 
 def run_train(config: Config) -> dict[str, float]:
     """``labeled.parquet`` -> a model bundle in ``models/`` and a logged MLflow model."""
-    import mlflow
-
-    from pipeline.classifiers.targeted import fit_target_aware
+    from pipeline.train import fit_target_aware
     from pipeline.train import assemble_training_rows
 
     paths = StagePaths.of(config)
@@ -211,7 +160,7 @@ def run_train(config: Config) -> dict[str, float]:
     tracking.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
     model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels,
                                           target_column=config.train.target_aware)
-    run_id = mlflow.active_run().info.run_id
+    run_id = tracking.active_run_id()
     tracking.dump_json({"model_uri": model_uri, "run_id": run_id, "model": config.train.model,
                         "config_hash": config.config_hash(), "metrics": result.metrics}, paths.train_info)
     log.info("train: %s on %d rows in %.1fs -> %s", config.train.model, len(rows), result.metrics["train_seconds"], model_uri)
@@ -249,15 +198,13 @@ def run_evaluate(config: Config) -> dict[str, float]:
 
 def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.DataFrame,
                    staging: Path) -> dict[str, float]:
-    import mlflow
-
-    from pipeline.classifiers.targeted import load_classifier
-    from pipeline.evaluate import plot_calibration, plot_confusion
     from pipeline import report_folders
+    from pipeline.classifiers.registry import load_bundle
+    from pipeline.evaluate import plot_calibration, plot_confusion
     from pipeline.interrupts import held
     from pipeline.model_card import render_model_card
 
-    classifier = load_classifier(paths.model_dir)
+    classifier = load_bundle(paths.model_dir)
     evaluation = evaluate_on(config, classifier, gold_test, "test")
     write_table(evaluation.report, staging / "classification_report.csv")
     write_table(evaluation.misclassified, staging / "misclassified.csv")
@@ -287,7 +234,7 @@ def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.
     tracking.set_tags({"model_uri": info["model_uri"]})
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
-    run_id = mlflow.active_run().info.run_id
+    run_id = tracking.active_run_id()
     with held("the model version and its gate decision were registered and the reports written"):
         decision = None
         if config.registry.enabled:
@@ -342,7 +289,9 @@ STAGES = {"ingest": run_ingest, "label": run_label, "train": run_train, "evaluat
 def run_name(config: Config) -> str:
     """A run name that says what differs between runs of one experiment: the model with any
     hyperparameter off its default (``tfidf_logreg(C=0.5)``), the labeler, the training rows."""
-    settings = getattr(config.train, config.train.model, None)
+    from pipeline.classifiers import registry
+
+    settings = registry.settings(config)
     model = config.train.model + (_changed_settings(settings) if isinstance(settings, BaseModel) else "")
     if config.data.dataset is not None:
         return f"{model}-{config.train.target_mode}-{'train+dev' if config.train.include_gold_dev else 'train'}"

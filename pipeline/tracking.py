@@ -15,13 +15,13 @@ import re
 import subprocess
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import pandas as pd
 
-from pipeline.errors import TrackingError, first_line
+from pipeline.errors import ModelError, TrackingError, first_line
+from pipeline.gate import GateDecision, decide, should_promote
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,6 @@ def _quiet_defaults() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -224,8 +222,10 @@ def pip_requirements(kind: str) -> list[str]:
     """Explicit requirements for a logged model (inferred ones wrongly add torch builds)."""
     from importlib.metadata import version
 
+    from pipeline.classifiers import registry
+
     base = ["mlflow", "pandas", "numpy", "scikit-learn", "joblib", "pysbd", "pydantic", "pyyaml"]
-    if kind != "tfidf_logreg":
+    if registry.get(kind).torch:
         base += ["torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime"]
     # A local build tag (torch "2.13.0+cpu") names a wheel PyPI does not serve: pin the release.
     return [f"{name}=={version(name).split('+')[0]}" for name in base]
@@ -261,20 +261,6 @@ def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str], target_
     return info.model_uri
 
 
-@dataclass(frozen=True)
-class GateDecision:
-    model_name: str
-    version: str
-    promoted: bool
-    reason: str
-    new_score: float
-    champion_version: str | None
-    champion_score: float | None
-
-    def as_dict(self) -> dict[str, object]:
-        return self.__dict__.copy()
-
-
 def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str,
                       metrics: dict[str, float], run_id: str) -> GateDecision:
     """Register the model; move ``alias`` to it only when there is no champion or it beats
@@ -300,25 +286,19 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
     if champion is not None:
         raw = champion.tags.get(gate_metric)
         champion_score = float(raw) if raw is not None else float("-inf")
-    promoted = champion_score is None or new_score > champion_score
+    promoted = should_promote(new_score, champion_score)
     # The decision is made before the version exists and goes in with it: no version is ever
     # seen without its scores and its gate decision.
     tags = {**{key: f"{value:.6f}" for key, value in metrics.items()}, "evaluate_run_id": run_id,
             "gate_decision": "promoted" if promoted else "not_promoted"}
     version = mlflow.register_model(model_uri, model_name, tags=tags).version
-    if champion is None:
-        reason = f"no {alias} yet: version {version} becomes {alias} ({gate_metric}={new_score:.4f})"
-    else:
-        verb = "beats" if promoted else "does not beat"
-        reason = (f"version {version} {verb} {alias} version {champion.version} on {gate_metric}: "
-                  f"{new_score:.4f} vs {champion_score:.4f}")
-    client.update_model_version(model_name, version, description=reason)
-    if promoted:
+    decision = decide(model_name, str(version), alias, gate_metric, new_score,
+                      None if champion is None else str(champion.version), champion_score)
+    client.update_model_version(model_name, version, description=decision.reason)
+    if decision.promoted:
         client.set_registered_model_alias(model_name, alias, version)
-    decision = GateDecision(model_name, str(version), promoted, reason, new_score,
-                            None if champion is None else str(champion.version), champion_score)
     mlflow.set_tags({"registry.model": model_name, "registry.version": str(version),
-                     "registry.promoted": str(promoted).lower()})
+                     "registry.promoted": str(decision.promoted).lower()})
     log_dict(decision.as_dict(), "registry/gate_decision.json")
     return decision
 
@@ -337,6 +317,36 @@ def version_tag(model_name: str, version: str, key: str) -> str | None:
     return MlflowClient().get_model_version(model_name, version).tags.get(key)
 
 
+def model_versions(name: str) -> list:
+    """The registered versions of ``name`` (empty when it has none)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        return list(MlflowClient().search_model_versions(f"name='{name}'"))
+    except MlflowException as exc:
+        raise ModelError(f"registered model {name!r}: {first_line(exc)}") from None
+
+
+def model_aliases(name: str) -> dict[str, str] | None:
+    """``alias -> version`` of the registered model ``name``; None when there is no such model.
+    (search_model_versions leaves ``aliases`` empty on sqlite stores; the model has them.)"""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        model = MlflowClient().get_registered_model(name)
+    except MlflowException:
+        return None
+    return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def registered_model_names() -> list[str]:
+    from mlflow.tracking import MlflowClient
+
+    return sorted(model.name for model in MlflowClient().search_registered_models())
+
+
 def promote(model_name: str, alias: str, version: str) -> str | None:
     """Move ``alias`` to ``version`` by hand, recording it on the version (tag and
     description); return the version that held the alias before (None when none did)."""
@@ -347,7 +357,10 @@ def promote(model_name: str, alias: str, version: str) -> str | None:
 
     client = MlflowClient()
     with store_lock(tracking_uri()):
-        target = client.get_model_version(model_name, version)  # raises when it does not exist
+        try:
+            target = client.get_model_version(model_name, version)
+        except MlflowException as exc:
+            raise ModelError(f"{model_name} version {version}: {first_line(exc)}") from None
         try:
             previous: str | None = str(client.get_model_version_by_alias(model_name, alias).version)
         except MlflowException:
@@ -367,3 +380,44 @@ def dump_json(data: dict, path: Path) -> None:
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+
+
+def run_finished(run_id: str) -> bool:
+    """Whether ``run_id`` is an active, finished run of the current store."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        run = MlflowClient().get_run(run_id)
+    except MlflowException:
+        return False
+    return run.info.lifecycle_stage == "active" and run.info.status == "FINISHED"
+
+
+def active_run_id() -> str:
+    """The id of the active MLflow run (inside :func:`run`)."""
+    import mlflow
+
+    return mlflow.active_run().info.run_id
+
+
+def load_pyfunc(model_uri: str):  # noqa: ANN201 (an mlflow PyFuncModel)
+    """The logged model behind ``model_uri`` as a pyfunc (its signature in ``.metadata``)."""
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def model_output_schema(model_uri: str):  # noqa: ANN201 (an mlflow Schema)
+    """The output schema of a logged model's signature, without loading the model."""
+    from mlflow.models import get_model_info
+
+    return get_model_info(model_uri).signature.outputs
+
+
+def spark_udf(session, model_uri: str, result_type: str):  # noqa: ANN001, ANN201 (pyspark is optional)
+    """The logged model as a Spark UDF, run in this process's environment."""
+    import mlflow.pyfunc
+
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # env_manager="local" is deliberate: same venv
+    return mlflow.pyfunc.spark_udf(session, model_uri, result_type=result_type, env_manager="local")

@@ -156,26 +156,9 @@ def assemble_training_rows(config: Config, labeled: pd.DataFrame, gold_test: pd.
 
 def build_classifier(config: Config) -> StanceClassifier:
     """A fresh, unfitted classifier of the configured kind."""
-    if config.train.model == "tfidf_logreg":
-        from pipeline.classifiers.tfidf import TfidfLogreg
+    from pipeline.classifiers import registry
 
-        return TfidfLogreg(config.labels, config.train.tfidf_logreg, config.seed)
-    if config.train.model == "embed_logreg":
-        from pipeline.classifiers.embed_logreg import EmbedLogreg
-
-        return EmbedLogreg(config.labels, config.train.embed_logreg, config.seed)
-    if config.train.model == "finetune":
-        from pipeline.classifiers.finetune import FinetuneClassifier
-
-        return FinetuneClassifier(config.labels, config.train.finetune, config.seed)
-    if config.train.model == "ensemble":
-        from pipeline.classifiers.ensemble import EnsembleClassifier
-
-        settings = config.train.ensemble
-        members = [build_classifier(config.model_copy(update={"train": config.train.model_copy(update={"model": kind})}))
-                   for kind in settings.members]
-        return EnsembleClassifier(config.labels, members, settings.normalized_weights())
-    raise InputError(f"train.model: unknown model {config.train.model!r}")
+    return registry.build(config)
 
 
 def label_probabilities(rows: pd.DataFrame, labels: list[str]) -> np.ndarray | None:
@@ -200,10 +183,12 @@ def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None 
     present = sorted(set(rows["label"]))
     if len(present) < 2:
         raise InputError(f"train: training rows hold a single label {present}; need at least two")
+    from pipeline.classifiers import registry
+
     weights = rows["confidence"].astype(float).clip(lower=0.05).to_numpy() if "confidence" in rows else None
     classifier = build_classifier(config)
     started = time.perf_counter()
-    soft = {"probabilities": label_probabilities(rows, config.labels)} if getattr(classifier, "accepts_probabilities", False) else {}
+    soft = {"probabilities": label_probabilities(rows, config.labels)} if registry.of(classifier).soft_targets else {}
     classifier.fit(rows["text"].tolist(), rows["label"].tolist(), weights=weights, dev=dev, **soft)
     seconds = time.perf_counter() - started
     metrics = {"train_seconds": seconds, "train_rows": float(len(rows)),
@@ -226,3 +211,42 @@ def source_metrics(rows: pd.DataFrame) -> dict[str, float]:
 
 def class_balance(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:
     return np.array([(rows["label"] == label).mean() for label in labels])
+
+
+def _summed(results: Sequence[TrainResult]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for result in results:
+        for key, value in result.metrics.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
+
+
+def fit_target_aware(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None = None) -> TrainResult:
+    """Fit as ``train.target_mode`` says: the configured kind alone (``none``), once per
+    target (``per_target``) or once on joint target+text (``joint``); for the last two,
+    rows and dev carry a ``target`` column."""
+    from pipeline.classifiers.targeted import TARGET_COLUMN, JointTargetClassifier, PerTargetClassifier, joint_texts
+
+    mode = config.train.target_mode
+    if mode == "none":
+        return fit_classifier(config, rows, dev)
+    if mode == "joint":
+        template = config.train.joint_template
+
+        def as_joint(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.assign(text=joint_texts(frame["text"].tolist(), frame[TARGET_COLUMN].tolist(), template))
+
+        result = fit_classifier(config, as_joint(rows), None if dev is None else as_joint(dev))
+        return TrainResult(JointTargetClassifier(config.labels, result.classifier, template), result.metrics)
+    results, models = [], {}
+    for target, group in rows.groupby(TARGET_COLUMN, sort=True):
+        target_dev = None if dev is None else dev.loc[dev[TARGET_COLUMN] == target]
+        try:
+            result = fit_classifier(config, group.reset_index(drop=True),
+                                    None if target_dev is None or target_dev.empty else target_dev)
+        except InputError as exc:
+            raise InputError(f"target {target!r}: {exc}") from None
+        results.append(result)
+        models[str(target)] = result.classifier
+    metrics = {**_summed(results), "train_targets": float(len(models)), **source_metrics(rows)}
+    return TrainResult(PerTargetClassifier(config.labels, models), metrics)

@@ -29,7 +29,7 @@ def test_pairs_match_labels_and_are_seeded():
 
 @pytest.mark.slow
 def test_contrastive_tuning_changes_the_encoder_and_the_bundle_keeps_it(tmp_path):
-    from pipeline.classifiers.base import load_bundle
+    from pipeline.classifiers.registry import load_bundle
     from pipeline.classifiers.embed_logreg import EmbedLogreg
 
     frozen_settings = EmbedLogregConfig(max_length=32, cache_dir=None)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.classifiers.targeted import JointTargetClassifier, PerTargetClassifier, fit_target_aware, load_classifier, predict_frame
+from pipeline.classifiers.registry import load_bundle
+from pipeline.classifiers.targeted import JointTargetClassifier, PerTargetClassifier, predict_frame
+from pipeline.train import fit_target_aware
 from pipeline.config import load_config
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool
 from pipeline.errors import ConfigError, InputError, ModelError
@@ -167,7 +169,7 @@ def test_target_aware_bundles_survive_a_round_trip(tmp_path, mode):
     result = fit_target_aware(semeval_config(tmp_path, target_mode=mode), opposite_stances())
     probe = pd.DataFrame({"text": ["more wind farms please", "keep the old plants"], "target": ["Renewables", "Hydro"]})
     result.classifier.save(tmp_path / "bundle")
-    loaded = load_classifier(tmp_path / "bundle")
+    loaded = load_bundle(tmp_path / "bundle")
     assert isinstance(loaded, PerTargetClassifier if mode == "per_target" else JointTargetClassifier)
     columns = ["stance", "p_FAVOR", "p_AGAINST", "p_NONE"]
     pd.testing.assert_frame_equal(predict_frame(loaded, probe)[columns], predict_frame(result.classifier, probe)[columns])

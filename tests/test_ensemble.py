@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.classifiers.base import load_bundle
+from pipeline.classifiers.registry import load_bundle
 from pipeline.classifiers.ensemble import EnsembleClassifier
 from pipeline.classifiers.tfidf import TfidfLogreg
 from pipeline.config import EnsembleConfig, TfidfLogregConfig, load_config

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.config import load_config
 from pipeline.model_card import render_model_card
-from pipeline.tracking import GateDecision
+from pipeline.gate import GateDecision
 
 runner = CliRunner()
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from corpus import write_config, write_corpus
 from pipeline import tracking
+from pipeline.gate import GateDecision
 from pipeline.cli import app
 
 runner = CliRunner()
@@ -48,7 +49,7 @@ def store(built_store: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.Mon
     return model_uri
 
 
-def gate(model_uri: str, macro_f1: float) -> tracking.GateDecision:
+def gate(model_uri: str, macro_f1: float) -> GateDecision:
     """Register ``model_uri`` again as if it had scored ``macro_f1`` on gold test."""
     with tracking.run("gate-check"):
         return tracking.register_and_gate(model_uri, MODEL, "champion", "test_macro_f1",

@@ -80,7 +80,7 @@ def test_embed_logreg_config_takes_the_runtime():
 
 
 def test_num_layers_cuts_the_encoder_and_survives_a_bundle(tmp_path):
-    from pipeline.classifiers.base import load_bundle
+    from pipeline.classifiers.registry import load_bundle
     from pipeline.classifiers.finetune import FinetuneClassifier
 
     model = FinetuneClassifier(LABELS, tiny(num_layers=2), seed=5).fit(TEXTS, TARGETS)

@@ -218,7 +218,7 @@ def test_finetune_same_seed_same_probabilities(fitted_finetune):
 @pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["fitted_finetune", "fitted_embed"])
 def test_bundle_round_trip_predicts_identically_and_in_input_order(fixture, request, tmp_path):
-    from pipeline.classifiers.base import load_bundle
+    from pipeline.classifiers.registry import load_bundle
 
     model = request.getfixturevalue(fixture)
     model.save(tmp_path / "bundle")
@@ -240,7 +240,7 @@ def test_stance_run_registers_a_finetuned_model_that_pyfunc_serves(tiny_config, 
     from mlflow.tracking import MlflowClient
     from typer.testing import CliRunner
 
-    from pipeline.classifiers.base import load_bundle
+    from pipeline.classifiers.registry import load_bundle
     from pipeline.cli import app
 
     settings = ["train.model=finetune", "train.finetune.epochs=1", "train.finetune.max_length=32"]

@@ -1,4 +1,5 @@
-"""The interface every classifier kind implements, and bundle save/load dispatch."""
+"""The interface every classifier kind implements, bundle manifests, and probability helpers
+(loading any bundle: :mod:`pipeline.classifiers.registry`)."""
 
 from __future__ import annotations
 
@@ -38,29 +39,6 @@ def read_manifest(folder: Path) -> dict:
     if not path.is_file():
         raise ModelError(f"{folder}: not a model bundle (no {BUNDLE_FILE})")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def load_bundle(folder: Path) -> StanceClassifier:
-    """Load any saved classifier kind from its bundle folder."""
-    manifest = read_manifest(folder)
-    kind = manifest["kind"]
-    if kind == "tfidf_logreg":
-        from pipeline.classifiers.tfidf import TfidfLogreg
-
-        return TfidfLogreg.load(folder, manifest)
-    if kind == "embed_logreg":
-        from pipeline.classifiers.embed_logreg import EmbedLogreg
-
-        return EmbedLogreg.load(folder, manifest)
-    if kind == "finetune":
-        from pipeline.classifiers.finetune import FinetuneClassifier
-
-        return FinetuneClassifier.load(folder, manifest)
-    if kind == "ensemble":
-        from pipeline.classifiers.ensemble import EnsembleClassifier
-
-        return EnsembleClassifier.load(folder, manifest)
-    raise ModelError(f"{folder}: unknown classifier kind {kind!r}")
 
 
 def align_columns(raw: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> np.ndarray:

@@ -14,7 +14,13 @@ from typing import Sequence
 import numpy as np
 
 from pipeline.classifiers.embeddings import mean_pooled
-from pipeline.classifiers.torch_utils import Tokenized, load_pretrained, load_tokenizer, seed_torch, set_threads
+from pipeline.classifiers.torch_utils import (
+    Tokenized,
+    load_pretrained,
+    load_tokenizer,
+    seed_torch,
+    set_threads,
+)
 from pipeline.config import EmbedLogregConfig
 
 log = logging.getLogger(__name__)

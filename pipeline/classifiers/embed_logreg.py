@@ -20,8 +20,12 @@ from sklearn.linear_model import LogisticRegression
 
 from pipeline.classifiers.base import align_columns, write_manifest
 from pipeline.classifiers.embeddings import embed_texts
-from pipeline.classifiers.weights import check_model_dir, copy_model_files, resolve_model_dir
-from pipeline.config import EmbedLogregConfig
+from pipeline.classifiers.weights import (
+    check_model_dir,
+    copy_model_files,
+    resolve_model_dir,
+)
+from pipeline.config import Config, EmbedLogregConfig
 
 ENCODER_DIR = "encoder"
 MODEL_FILE = "logreg.joblib"
@@ -80,6 +84,11 @@ class EmbedLogreg:
                        encoder=ENCODER_DIR)
         copy_model_files(self.model_dir_, folder / ENCODER_DIR)
         joblib.dump(self.classifier_, folder / MODEL_FILE)
+
+
+    @classmethod
+    def from_config(cls, config: Config) -> "EmbedLogreg":
+        return cls(config.labels, getattr(config.train, cls.kind), config.seed)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "EmbedLogreg":

@@ -20,8 +20,18 @@ import numpy as np
 
 from pipeline.classifiers import runtime
 from pipeline.classifiers.runtime import Runtime
-from pipeline.classifiers.torch_utils import Tokenized, batched_inference, load_pretrained, load_tokenizer, set_threads
-from pipeline.classifiers.weights import check_model_dir, model_digest, resolve_model_dir
+from pipeline.classifiers.torch_utils import (
+    Tokenized,
+    batched_inference,
+    load_pretrained,
+    load_tokenizer,
+    set_threads,
+)
+from pipeline.classifiers.weights import (
+    check_model_dir,
+    model_digest,
+    resolve_model_dir,
+)
 
 if TYPE_CHECKING:
     import torch

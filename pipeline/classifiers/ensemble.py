@@ -9,12 +9,16 @@ average to a better model than either: see the public benchmark in the README.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
-from pipeline.classifiers.base import StanceClassifier, load_bundle, write_manifest
+from pipeline.classifiers import registry
+from pipeline.classifiers.base import StanceClassifier, write_manifest
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
 
 MEMBERS_DIR = "members"
 
@@ -23,7 +27,6 @@ class EnsembleClassifier:
     """Members' probabilities, averaged with fixed weights (normalized to sum to 1)."""
 
     kind = "ensemble"
-    accepts_probabilities = True
 
     def __init__(self, labels: Sequence[str], members: Sequence[StanceClassifier], weights: Sequence[float]) -> None:
         if len(members) != len(weights):
@@ -36,7 +39,7 @@ class EnsembleClassifier:
     def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
             dev: pd.DataFrame | None = None, probabilities: np.ndarray | None = None) -> "EnsembleClassifier":
         for member in self.members:
-            soft = {"probabilities": probabilities} if getattr(member, "accepts_probabilities", False) else {}
+            soft = {"probabilities": probabilities} if registry.of(member).soft_targets else {}
             member.fit(texts, targets, weights=weights, dev=dev, **soft)
         return self
 
@@ -50,6 +53,13 @@ class EnsembleClassifier:
         write_manifest(folder, self.kind, self.labels, members=[m.kind for m in self.members], weights=self.weights)
 
     @classmethod
+    def from_config(cls, config: "Config") -> "EnsembleClassifier":
+        """Each member built as it would be alone, from its own config section."""
+        settings = config.train.ensemble
+        return cls(config.labels, [registry.build(config, kind) for kind in settings.members],
+                   settings.normalized_weights())
+
+    @classmethod
     def load(cls, folder: Path, manifest: dict) -> "EnsembleClassifier":
-        members = [load_bundle(folder / MEMBERS_DIR / str(n)) for n in range(len(manifest["members"]))]
+        members = [registry.load_bundle(folder / MEMBERS_DIR / str(n)) for n in range(len(manifest["members"]))]
         return cls(manifest["labels"], members, manifest["weights"])

@@ -21,10 +21,17 @@ from sklearn.metrics import f1_score
 
 from pipeline.classifiers import runtime
 from pipeline.classifiers.base import write_manifest
-from pipeline.classifiers.torch_utils import (Tokenized, batched_inference, bucketed_batches, load_pretrained,
-                                              load_tokenizer, seed_torch, set_threads)
+from pipeline.classifiers.torch_utils import (
+    Tokenized,
+    batched_inference,
+    bucketed_batches,
+    load_pretrained,
+    load_tokenizer,
+    seed_torch,
+    set_threads,
+)
 from pipeline.classifiers.weights import check_model_dir, resolve_model_dir
-from pipeline.config import FinetuneConfig
+from pipeline.config import Config, FinetuneConfig
 from pipeline.errors import ModelError
 from pipeline.ingest import normalize_text
 
@@ -106,7 +113,6 @@ class FinetuneClassifier:
     """A transformer encoder with a classification head, fine-tuned on the training rows."""
 
     kind = "finetune"
-    accepts_probabilities = True
 
     def __init__(self, labels: Sequence[str], settings: FinetuneConfig, seed: int) -> None:
         self.labels = list(labels)
@@ -142,7 +148,10 @@ class FinetuneClassifier:
 
     def _train(self, texts: list[str], goal: np.ndarray, weights: np.ndarray, stop_dev: pd.DataFrame | None) -> None:
         import torch
-        from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
+        from transformers import (
+            AutoModelForSequenceClassification,
+            get_linear_schedule_with_warmup,
+        )
 
         settings = self.settings
         model_dir = resolve_model_dir(settings.model_dir)
@@ -249,6 +258,11 @@ class FinetuneClassifier:
                        history=[record.__dict__ for record in self.history_])
         self.model_.save_pretrained(str(folder / ENCODER_DIR))
         self.tokenizer_.save_pretrained(str(folder / ENCODER_DIR))
+
+
+    @classmethod
+    def from_config(cls, config: Config) -> "FinetuneClassifier":
+        return cls(config.labels, getattr(config.train, cls.kind), config.seed)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "FinetuneClassifier":

@@ -16,9 +16,9 @@ class StancePyfunc(mlflow.pyfunc.PythonModel):
     """Loads the bundle folder logged as the ``bundle`` artifact and predicts with it."""
 
     def load_context(self, context) -> None:  # noqa: ANN001 (mlflow's context type)
-        from pipeline.classifiers.targeted import load_classifier
+        from pipeline.classifiers.registry import load_bundle
 
-        self.classifier = load_classifier(Path(context.artifacts[BUNDLE_ARTIFACT]))
+        self.classifier = load_bundle(Path(context.artifacts[BUNDLE_ARTIFACT]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         from pipeline.classifiers.targeted import predict_frame

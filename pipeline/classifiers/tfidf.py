@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from pipeline.classifiers.base import align_columns, write_manifest
-from pipeline.config import TfidfLogregConfig
+from pipeline.config import Config, TfidfLogregConfig
 
 MODEL_FILE = "model.joblib"
 
@@ -57,6 +57,11 @@ class TfidfLogreg:
     def save(self, folder: Path) -> None:
         write_manifest(folder, self.kind, self.labels, seed=self.seed, settings=self.settings.model_dump())
         joblib.dump(self.pipeline_, folder / MODEL_FILE)
+
+
+    @classmethod
+    def from_config(cls, config: Config) -> "TfidfLogreg":
+        return cls(config.labels, getattr(config.train, cls.kind), config.seed)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "TfidfLogreg":

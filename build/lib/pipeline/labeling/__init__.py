@@ -1,1 +1,0 @@
-"""Weak supervision: labeling functions, their aggregation and their analysis."""

@@ -1,0 +1,89 @@
+"""Every classifier kind, declared once: its name (the ``train.model`` value, the config
+section of its settings and the bundle's ``kind``), where its class lives, and what it
+can do. Training, loading, config validation, run names and a logged model's pip
+requirements all read this table; adding a kind means a module with its class (``fit``,
+``predict_proba``, ``save``, ``load``, and ``from_config`` when ``train.model`` can name it),
+its settings section in ``config.py`` and one line here.
+
+Kind modules are imported only when a kind is used (by name, not by an import statement),
+so this module imports none of them and none of them needs to import it back.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.classifiers.base import StanceClassifier, read_manifest
+from pipeline.errors import ModelError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pipeline.config import Config
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    module: str
+    class_name: str
+    trainable: bool = True  # train.model can name it (the target-aware wrappers come from train.target_mode)
+    soft_targets: bool = False  # fit(..., probabilities=) takes the label stage's p_<label> as soft targets
+    target_aware: bool = False  # predict_proba(texts, targets): reads each row's target
+    torch: bool = False  # a logged model needs torch, transformers and ONNX Runtime
+
+    def classifier_class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("tfidf_logreg", "pipeline.classifiers.tfidf", "TfidfLogreg"),
+    Kind("embed_logreg", "pipeline.classifiers.embed_logreg", "EmbedLogreg", torch=True),
+    Kind("finetune", "pipeline.classifiers.finetune", "FinetuneClassifier", soft_targets=True, torch=True),
+    Kind("ensemble", "pipeline.classifiers.ensemble", "EnsembleClassifier", soft_targets=True, torch=True),
+    Kind("per_target", "pipeline.classifiers.targeted", "PerTargetClassifier", trainable=False, target_aware=True),
+    Kind("joint_target", "pipeline.classifiers.targeted", "JointTargetClassifier", trainable=False, target_aware=True),
+)}
+
+
+def trainable_names() -> list[str]:
+    """The kinds ``train.model`` may name."""
+    return [name for name, kind in KINDS.items() if kind.trainable]
+
+
+def get(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ModelError(f"unknown classifier kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def of(classifier: StanceClassifier) -> Kind:
+    """The declared kind of a classifier object."""
+    return get(getattr(classifier, "kind", ""))
+
+
+def build(config: "Config", name: str | None = None) -> StanceClassifier:
+    """A fresh, unfitted classifier of kind ``name`` (default ``train.model``) with its
+    config section's settings."""
+    kind = get(name or config.train.model)
+    if not kind.trainable:
+        raise ModelError(f"classifier kind {kind.name!r} is made by train.target_mode, not named by train.model")
+    return kind.classifier_class().from_config(config)
+
+
+def settings(config: "Config", name: str | None = None) -> "BaseModel | None":
+    """The config section that holds the settings of kind ``name`` (default ``train.model``)."""
+    return getattr(config.train, name or config.train.model, None)
+
+
+def load_bundle(folder: Path) -> StanceClassifier:
+    """Load a saved classifier of any kind, the target-aware wrappers included."""
+    manifest = read_manifest(folder)
+    name = manifest.get("kind", "")
+    if name not in KINDS:
+        raise ModelError(f"{folder}: unknown classifier kind {name!r}")
+    return KINDS[name].classifier_class().load(folder, manifest)
