@@ -3,7 +3,7 @@
 Each member is fitted on the same rows as it would be alone (its own config section; soft
 labels reach the members that take them) and saved as a bundle of its own under
 ``members/<n>/``. Members that err in different ways (n-grams against sentence embeddings)
-average to a better model than either: see the public benchmark in the README.
+average to a better model than either: see docs/public-benchmarks.md.
 """
 
 from __future__ import annotations
