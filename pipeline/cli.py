@@ -16,7 +16,7 @@ from typing import Callable, Literal, Optional, TypeVar
 
 import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from pipeline.config import DEFAULT_CONFIG, Config, load_config
 from pipeline.errors import StanceError
@@ -24,7 +24,21 @@ from pipeline.errors import StanceError
 VERBOSE_FLAGS = ("-v", "--verbose")
 
 
-class VerboseAnywhere(TyperGroup):
+class PlainHelp:
+    """`--help` listed without the `<bool>` metavar typer gives flags."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class PlainHelpCommand(PlainHelp, TyperCommand):
+    pass
+
+
+class VerboseAnywhere(PlainHelp, TyperGroup):
     """`-v/--verbose` is accepted after the subcommand too (`stance run -v`): it is moved in
     front of the subcommand before parsing."""
 
@@ -374,6 +388,10 @@ def require_free_port(host: str, port: int) -> None:
         except OSError as exc:
             raise StanceError(f"port {port} on {host} is not free ({exc.strerror}); choose another with --port") from None
 
+
+for _info in app.registered_commands:  # every command's help, not only the group's
+    if _info.cls in (None, TyperCommand):
+        _info.cls = PlainHelpCommand
 
 if __name__ == "__main__":  # pragma: no cover
     app()
