@@ -18,7 +18,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from pipeline.config import DEFAULT_CONFIG, Config, load_config
+from pipeline.config import DEFAULT_CONFIG, Config, RegistryConfig, load_config
 from pipeline.errors import StanceError
 
 VERBOSE_FLAGS = ("-v", "--verbose")
@@ -181,7 +181,8 @@ _stage_command("evaluate", "Evaluate the trained model on gold test; register it
 def score(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL, Parquet, a .txt article or a folder of them."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv, .jsonl or .parquet)."),
-    model: str = typer.Option("models:/deployment-stance@champion", "--model", "-m", help="MLflow model URI."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="MLflow model URI [default: models:/NAME@ALIAS from the config's registry section, models:/deployment-stance@champion without a config]."),
+    config: Path = ConfigOption,
     text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence (or, with --articles, article) text."),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Rows per chunk (memory bound)."),
     max_chars: int = typer.Option(5000, "--max-chars", min=1, help="Longer texts are kept with an error, not scored."),
@@ -200,6 +201,7 @@ def score(
                                 precheck_input, score_file)
     from pipeline.score_progress import scoring_progress
 
+    model = model or default_model_uri(config)
     if not input_path.exists():
         raise_input(f"{input_path}: file not found")
     input_kind(input_path)
@@ -265,14 +267,21 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
+def _registry_section(config: Path) -> RegistryConfig:
+    """The config's registry section; the built-in one when the config file is absent
+    (`stance` run outside a project)."""
+    return load_config(config).registry if config.is_file() else RegistryConfig()
+
+
 def _model_name(name: str | None, config: Path) -> str:
-    """``--name``, else the config's ``registry.model_name`` (the default config's when it is
-    there, else ``deployment-stance``)."""
-    if name:
-        return name
-    if config.is_file():
-        return load_config(config).registry.model_name
-    return "deployment-stance"
+    """``--name``, else the config's ``registry.model_name``."""
+    return name or _registry_section(config).model_name
+
+
+def default_model_uri(config: Path) -> str:
+    """``models:/<registry.model_name>@<registry.alias>`` of the config: what `stance run` registers."""
+    registry = _registry_section(config)
+    return f"models:/{registry.model_name}@{registry.alias}"
 
 
 NameOption = typer.Option(None, "--name", "-n", help="Registered model name [default: the config's registry.model_name].")

@@ -162,7 +162,6 @@ class LabelConfig(StrictModel):
         "order of `labels`.",
     )
     gold_overrides: bool = True
-    keep_unlabeled: bool = False
     embedding: EmbeddingLabelerConfig = EmbeddingLabelerConfig()
 
 
@@ -415,11 +414,6 @@ class RegistryConfig(StrictModel):
     gate_metric: str = "test_macro_f1"
 
 
-class ScoreConfig(StrictModel):
-    batch_size: int = Field(default=2000, ge=1)
-    max_chars: int = Field(default=5000, ge=1)
-
-
 class Config(StrictModel):
     """A whole experiment: the stance target, its labels, the data and every stage."""
 
@@ -434,7 +428,6 @@ class Config(StrictModel):
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     registry: RegistryConfig = RegistryConfig()
-    score: ScoreConfig = ScoreConfig()
 
     @field_validator("labels")
     @classmethod

@@ -12,7 +12,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -164,10 +163,3 @@ def select_articles(articles: pd.DataFrame, reserved_from: dt.date | None = None
         articles_empty=int(empty.sum()),
         sentences=0,
     )
-
-
-def iter_sentence_texts(texts: Iterable[str]) -> Iterator[str]:
-    """Sentences of many documents, flattened (for quick scripts and scoring)."""
-    for text in texts:
-        for sentence in split_sentences(text):
-            yield sentence.text

@@ -29,7 +29,6 @@ __all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_predictor", 
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_URI = "models:/deployment-stance@champion"
 
 
 class Predictor(Protocol):

@@ -107,12 +107,6 @@ class PartialFile:
     def size(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
 
-    def truncate(self, size: int) -> None:
-        """Cut a partial written past its last recorded chunk back to that chunk."""
-        with self.path.open("r+b") as handle:
-            handle.truncate(size)
-        self._schema = None
-
     def append(self, frame: pd.DataFrame) -> int:
         """Append one chunk durably; return the partial's new size in bytes."""
         data = self._encode(frame)

@@ -209,10 +209,6 @@ def source_metrics(rows: pd.DataFrame) -> dict[str, float]:
             **{f"train_share_source_{name}": float(count / len(rows)) for name, count in counts.items()}}
 
 
-def class_balance(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:
-    return np.array([(rows["label"] == label).mean() for label in labels])
-
-
 def _summed(results: Sequence[TrainResult]) -> dict[str, float]:
     total: dict[str, float] = {}
     for result in results:

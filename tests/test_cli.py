@@ -131,3 +131,15 @@ def test_version_and_verbose_after_the_command():
     config_error = invoke("run", "--config", "nowhere.yaml", "-v")
     assert config_error.exit_code == 2 and "nowhere.yaml: config file not found" in config_error.output
     assert "No such option" not in config_error.output
+
+
+def test_score_defaults_to_the_configs_registered_model(tiny_config, workdir):
+    """No --model: the champion of the config's registry section (here tiny-stance), as
+    `stance run` registered it; without a config file, models:/deployment-stance@champion."""
+    assert invoke("run", "--config", str(tiny_config)).exit_code == 0
+    Path("in.csv").write_text("text\nSpain will not send troops to Ukraine.\n")
+    result = invoke("score", "in.csv", "-o", "out.csv", "--config", str(tiny_config))
+    assert result.exit_code == 0, result.output
+    assert "rows 1, scored 1" in result.output
+    missing = invoke("score", "in.csv", "-o", "out2.csv", "--config", "no-such.yaml")
+    assert "models:/deployment-stance@champion: no registered model 'deployment-stance'" in missing.output

@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from pipeline.ingest import normalize_text
 from pipeline.labeling.aggregate import aggregate
 from pipeline.labeling.analysis import function_report
-from pipeline.labeling.base import ABSTAIN, LabelingSuite
+from pipeline.labeling.base import LabelingSuite
 
 
 @dataclass(frozen=True)
