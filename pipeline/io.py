@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -87,14 +87,22 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"{path}: unknown extension {suffix!r}; expected .csv, .jsonl, .parquet or .txt")
 
 
+def digest_files(files: Iterable[Path], name_separator: bytes = b"") -> str:
+    """SHA-256 (hex) over each file's name, ``name_separator`` and bytes, read in 1 MiB
+    blocks: the one content hash (stage files, data tags, scoring checkpoints, weights)."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + name_separator)
+        with file.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def file_digest(path: Path) -> str:
     """SHA-256 of a file or of a folder's files (names and bytes), short form."""
-    digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+    return digest_files(files)[:16]
 
 
 def read_text_file(path: Path, encoding: str = "utf-8-sig") -> str:

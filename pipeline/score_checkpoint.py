@@ -10,7 +10,6 @@ A resume is refused when the input's bytes, the model or any option changed.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -18,23 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import InputError
+from pipeline.io import digest_files
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_VERSION = 1
-_READ_BYTES = 1 << 20
 
 
 def input_fingerprint(path: Path) -> str:
     """SHA-256 of a file's bytes (or a folder's ``.txt`` names and bytes), read in blocks."""
-    digest = hashlib.sha256()
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    for file in files:
-        digest.update(file.name.encode() + b"\0")
-        with file.open("rb") as handle:
-            while block := handle.read(_READ_BYTES):
-                digest.update(block)
-    return digest.hexdigest()
+    return digest_files(sorted(path.glob("*.txt")) if path.is_dir() else [path], name_separator=b"\0")
 
 
 _CHANGED = {"input_fingerprint": "the input's bytes changed", "model_uri": "the model URI changed",

