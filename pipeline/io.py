@@ -145,6 +145,16 @@ def parse_article(doc_id: str, raw: str) -> dict[str, object]:
     }
 
 
+def article_files(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict[str, object]]:
+    """Each ``.txt`` article of a folder (or the one ``.txt`` file), parsed, in name order:
+    what ingest and ``stance score`` both read."""
+    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    if not files:
+        raise InputError(f"{path}: folder holds no .txt articles")
+    for file in files:
+        yield parse_article(file.stem, read_text_file(file, encoding))
+
+
 def read_articles(path: Path, text_column: str = "text", id_column: str = "doc_id") -> pd.DataFrame:
     """Load articles from a folder of .txt files, one .txt file, or a table with a text column.
 
@@ -153,13 +163,8 @@ def read_articles(path: Path, text_column: str = "text", id_column: str = "doc_i
     """
     if not path.exists():
         raise InputError(f"{path}: articles not found (a folder of .txt files or a .csv/.jsonl/.parquet file)")
-    if path.is_dir():
-        files = sorted(path.glob("*.txt"))
-        if not files:
-            raise InputError(f"{path}: folder holds no .txt articles")
-        return pd.DataFrame([parse_article(f.stem, read_text_file(f)) for f in files], columns=ARTICLE_COLUMNS)
-    if path.suffix.lower() == ".txt":
-        return pd.DataFrame([parse_article(path.stem, read_text_file(path))], columns=ARTICLE_COLUMNS)
+    if path.is_dir() or path.suffix.lower() == ".txt":
+        return pd.DataFrame(list(article_files(path)), columns=ARTICLE_COLUMNS)
     table = read_table(path)
     if text_column not in table.columns:
         raise InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, table.columns))})")

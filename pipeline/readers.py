@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
-from pipeline.io import TABLE_SUFFIXES, check_encoding, decoded_lines, json_records, parse_article, read_text_file
+from pipeline.io import TABLE_SUFFIXES, article_files, check_encoding, decoded_lines, json_records
 
 INPUT_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
 MAX_FIELD_CHARS = 16 * 1024 * 1024  # a CSV field longer than this is a broken file, not a long text
@@ -134,11 +134,7 @@ def open_parquet(path: Path, chunk_rows: int) -> InputRows:
 
 def _article_files(path: Path, encoding: str, text_column: str) -> Iterator[tuple[dict[str, object], int]]:
     """(article fields, where its body starts in the file) for each .txt article."""
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    if not files:
-        raise InputError(f"{path}: folder holds no .txt articles")
-    for file in files:
-        article = parse_article(file.stem, read_text_file(file, encoding))
+    for article in article_files(path, encoding):
         offset = int(article.pop("body_offset"))  # type: ignore[call-overload]
         article[text_column] = article.pop("text")
         yield article, offset
