@@ -178,3 +178,14 @@ def test_a_required_gold_set_that_is_absent_is_an_error_and_an_optional_one_is_s
     with pytest.raises(InputError, match="gone.csv: gold set 'gone' not found"):
         load_gold_set(required, config)
     assert load_gold_set(optional, config) is None
+
+
+def test_a_missing_optional_set_is_reported_once_per_run(tiny_config, workdir, monkeypatch):
+    """The checks, the train stage and the evaluate stage each load the sets; the warning
+    about a missing optional one comes once."""
+    monkeypatch.setenv("COLUMNS", "300")  # one log record, one line
+    config = tiny_config.read_text() + "\nevaluate:\n  extra_sets:\n    - name: absent\n      path: nowhere.csv\n      optional: true\n"
+    tiny_config.write_text(config)
+    result = runner.invoke(app, ["run", "--config", str(tiny_config)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("optional gold set 'absent' is skipped") == 1, result.output

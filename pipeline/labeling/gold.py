@@ -3,6 +3,7 @@ into an article folder (``file,char_start,char_end,sha1,label,split``)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from pathlib import Path
@@ -124,6 +125,12 @@ def is_bank(path: Path) -> bool:
         return handle.readline().strip().lstrip("\ufeff").split(",") == COLUMNS
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_skipped(missing: str, name: str) -> None:
+    """Once per process: the checks, the train stage and the evaluate stage all load the sets."""
+    log.warning("%s: not found; the optional gold set %r is skipped", missing, name)
+
+
 def load_gold_set(source: "GoldSetConfig", config: "Config") -> pd.DataFrame | None:
     """One configured extra gold set (``train.extra_gold`` or ``evaluate.extra_sets``) as a
     gold frame with ``doc_id, text, label``; None when it is ``optional`` and absent."""
@@ -132,7 +139,7 @@ def load_gold_set(source: "GoldSetConfig", config: "Config") -> pd.DataFrame | N
     missing = [p for p in (path, articles) if p is not None and not p.exists()]
     if missing:
         if source.optional:
-            log.warning("%s: not found; the optional gold set %r is skipped", missing[0], source.set_name)
+            _warn_skipped(str(missing[0]), source.set_name)
             return None
         raise InputError(f"{missing[0]}: gold set {source.set_name!r} not found")
     if articles is not None:
