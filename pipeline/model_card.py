@@ -16,6 +16,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from pipeline.config import Config
     from pipeline.gate import GateDecision
+    from pipeline.stage_paths import TrainRecord
 
 WEAK_F1 = 0.5  # per-class F1 below this is listed under limitations
 FEW_SUPPORT = 10  # so are classes with fewer gold-test rows than this
@@ -100,21 +101,21 @@ def _behaviour_section(metrics: dict[str, float]) -> list[str]:
             "| capability | pass rate |", "|---|---|", *[f"| {name} | {value:.1%} |" for name, value in rates], ""]
 
 
-def render_model_card(config: "Config", run_name: str, train_info: dict, metrics: dict[str, float],
+def render_model_card(config: "Config", run_name: str, train_info: "TrainRecord", metrics: dict[str, float],
                       report: pd.DataFrame, decision: "GateDecision | None", git_commit: str,
                       extra_reports: dict[str, pd.DataFrame] | None = None) -> str:
-    """The card as Markdown. ``train_info``: the train stage's ``train.json``; ``report``: the
+    """The card as Markdown. ``train_info``: the train stage's record; ``report``: the
     per-class report; ``decision``: the registry gate's (None when the registry is off);
     ``extra_reports``: the per-class reports of the evaluation sets, by name."""
-    train = train_info.get("metrics", {})
+    train = train_info.metrics
     name = config.registry.model_name if config.registry.enabled else config.experiment
     rows = [
         ("stance target", config.target),
         ("labels", ", ".join(f"`{label}`" for label in config.labels) + f" (`{config.none_label}`: no stance)"),
         ("model", f"`{run_name}` (kind `{config.train.model}`"
                   + (f", target mode `{config.train.target_mode}`" if config.train.target_aware else "") + ")"),
-        ("MLflow model", f"`{train_info['model_uri']}` (train run `{train_info['run_id']}`)"),
-        ("config", f"experiment `{config.experiment}`, hash `{train_info.get('config_hash', config.config_hash())}`, seed {config.seed}"),
+        ("MLflow model", f"`{train_info.model_uri}` (train run `{train_info.run_id}`)"),
+        ("config", f"experiment `{config.experiment}`, hash `{train_info.config_hash or config.config_hash()}`, seed {config.seed}"),
         ("code", f"git `{git_commit}`"),
         ("card written", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
     ]
@@ -139,7 +140,7 @@ def render_model_card(config: "Config", run_name: str, train_info: dict, metrics
     lines += _behaviour_section(metrics)
     target_column = " and `target`" if config.train.target_aware else ""
     if decision is None:
-        model_ref = train_info["model_uri"]
+        model_ref = train_info.model_uri
     elif decision.promoted:
         model_ref = f"models:/{decision.model_name}@{config.registry.alias}"
     else:

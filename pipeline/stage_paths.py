@@ -3,11 +3,13 @@ stages, the stage cache and the active-learning export share (so neither imports
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.io import file_digest
+from pipeline.errors import InputError
+from pipeline.io import atomic_path, file_digest
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,28 @@ def data_tags(config: Config) -> dict[str, str]:
         if value and config.path(value).exists():
             tags[f"data.{key}.digest"] = file_digest(config.path(value))
     return tags
+
+
+@dataclass(frozen=True)
+class TrainRecord:
+    """What the train stage hands to evaluate (``models/<experiment>/train.json``): the
+    logged model, its run, the kind, the config hash and the training metrics."""
+
+    model_uri: str
+    run_id: str
+    model: str
+    config_hash: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(asdict(self), indent=2, default=str), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> "TrainRecord":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(data["model_uri"], data["run_id"], data["model"], data.get("config_hash", ""),
+                       {k: float(v) for k, v in data.get("metrics", {}).items()})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: unreadable train record ({exc}); rerun `stance train`") from None

@@ -21,7 +21,7 @@ from pipeline import tracking
 from pipeline.config import Config
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
-from pipeline.stage_paths import StagePaths, data_tags
+from pipeline.stage_paths import StagePaths, TrainRecord, data_tags
 from pipeline.train import load_evaluation_sets
 
 if TYPE_CHECKING:
@@ -161,8 +161,7 @@ def run_train(config: Config) -> dict[str, float]:
     model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels,
                                           target_column=config.train.target_aware)
     run_id = tracking.active_run_id()
-    tracking.dump_json({"model_uri": model_uri, "run_id": run_id, "model": config.train.model,
-                        "config_hash": config.config_hash(), "metrics": result.metrics}, paths.train_info)
+    TrainRecord(model_uri, run_id, config.train.model, config.config_hash(), result.metrics).write(paths.train_info)
     log.info("train: %s on %d rows in %.1fs -> %s", config.train.model, len(rows), result.metrics["train_seconds"], model_uri)
     return result.metrics
 
@@ -184,7 +183,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     old reports; once it has begun, it finishes first (:mod:`pipeline.interrupts`)."""
     paths = StagePaths.of(config)
     _require(paths.train_info, "evaluate", "train")
-    info = json.loads(paths.train_info.read_text(encoding="utf-8"))
+    info = TrainRecord.read(paths.train_info)
     _, gold_test = load_gold_sets(config)
     if gold_test is None:
         raise InputError("data.gold_test is not set: evaluation needs a gold test set")
@@ -196,7 +195,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
         _clear(staging)  # gone once swapped in; after a failure, the half-written folder
 
 
-def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.DataFrame,
+def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_test: pd.DataFrame,
                    staging: Path) -> dict[str, float]:
     from pipeline import report_folders
     from pipeline.classifiers.registry import load_bundle
@@ -231,14 +230,14 @@ def _evaluate_into(config: Config, paths: StagePaths, info: dict, gold_test: pd.
     tracking.log_metrics(metrics)
     tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
                          source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
-    tracking.set_tags({"model_uri": info["model_uri"]})
+    tracking.set_tags({"model_uri": info.model_uri})
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
     run_id = tracking.active_run_id()
     with held("the model version and its gate decision were registered and the reports written"):
         decision = None
         if config.registry.enabled:
-            decision = tracking.register_and_gate(info["model_uri"], config.registry.model_name, config.registry.alias,
+            decision = tracking.register_and_gate(info.model_uri, config.registry.model_name, config.registry.alias,
                                                   config.registry.gate_metric, metrics, run_id)
             log.info("registry: %s", decision.reason)
         card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
@@ -410,7 +409,7 @@ def _run_or_reuse(config: Config, stage: str, code: str, force: bool, run_id: st
     tracking.log_metrics(stamp.metrics)
     paths = StagePaths.of(config)
     if stage == "train":
-        tracking.set_tags({"model_uri": json.loads(paths.train_info.read_text(encoding="utf-8"))["model_uri"]})
+        tracking.set_tags({"model_uri": TrainRecord.read(paths.train_info).model_uri})
     if stage == "evaluate":
         _log_evaluation_files(config, paths.reports)
     log.info("%s: inputs, settings and code unchanged since run %s; skipped (--force reruns it)", stage, stamp.run_id)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.config import load_config
 from pipeline.model_card import render_model_card
+from pipeline.stage_paths import TrainRecord
 from pipeline.gate import GateDecision
 
 runner = CliRunner()
@@ -54,8 +55,8 @@ def test_card_lists_weak_and_thin_classes_and_names_the_uri_without_a_registry(t
                            "f1": [0.9, 0.24, 0.8, 0.9, 0.71], "support": [40, 6, 30, 100, 176]})
     metrics = {"test_macro_f1": 0.71, "test_accuracy": 0.8, "test_rows": 176.0, "test_ece": 0.05,
                "test_macro_f1_ci_low": 0.62, "test_macro_f1_ci_high": 0.78}
-    info = {"model_uri": "models:/m-abc", "run_id": "r1", "config_hash": "h",
-            "metrics": {"train_rows": 300.0, "train_gold_rows": 100.0, "train_rows_support": 50.0}}
+    info = TrainRecord("models:/m-abc", "r1", "tfidf_logreg", "h",
+                       {"train_rows": 300.0, "train_gold_rows": 100.0, "train_rows_support": 50.0})
     card = render_model_card(config, "tfidf_logreg-majority-weak+gold", info, metrics, report, None, "abc123")
     assert "`conditional` 0.24" in card and "`conditional` (6)" in card and "`support` 0.9" not in card
     assert "0.620–0.780" in card and "200 of 300 training rows carry weak" in card
