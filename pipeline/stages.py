@@ -192,7 +192,7 @@ def run_evaluate(config: Config) -> dict[str, float]:
     try:
         return _evaluate_into(config, paths, info, gold_test, staging)
     finally:
-        _clear(staging)  # gone once swapped in; after a failure, the half-written folder
+        _clear(staging)  # gone once published; after a failure, the half-written folder
 
 
 def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_test: pd.DataFrame,
