@@ -152,11 +152,15 @@ class ScoreOptions:
     none_label: str = "none"
 
 
-def _check_options(input_path: Path, output_path: Path, options: ScoreOptions, labels: Sequence[str]) -> None:
+def _check_paths(input_path: Path, output_path: Path) -> None:
     if not input_path.exists():
         raise InputError(f"{input_path}: file not found")
     if output_path.resolve() == input_path.resolve():
         raise InputError(f"{output_path}: output would overwrite the input")
+
+
+def _check_options(input_path: Path, output_path: Path, options: ScoreOptions, labels: Sequence[str]) -> None:
+    _check_paths(input_path, output_path)
     if options.level == "article" and not (options.articles or input_kind(input_path) == "txt"):
         raise InputError(f"{input_path}: --level article needs article input: .txt files, or --articles for a "
                          "table whose rows are whole articles")
@@ -175,10 +179,7 @@ def _no_rows(path: Path) -> InputError:
 def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -> None:
     """The checks that need no model, made before one is loaded (seconds): the paths, the
     encoding, an empty or header-only table, the text column in a table's first rows."""
-    if not input_path.exists():
-        raise InputError(f"{input_path}: file not found")
-    if output_path.resolve() == input_path.resolve():
-        raise InputError(f"{output_path}: output would overwrite the input")
+    _check_paths(input_path, output_path)
     if input_kind(input_path) == "txt":
         return
     if input_path.stat().st_size == 0:
