@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast ui bench mutation clean
+.PHONY: setup demo report test test-fast ui bench mutation clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,19 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/stance run --config configs/default.yaml
 	$(BIN)/stance score data/raw/sample/000_2a888568f9b25d13.txt --output reports/seed_scored.csv --show
+
+# `make report`: score the real corpus's 2022-2023 articles with the champion (trained
+# first if this store has none) and write its stance report. The 2024 files stay reserved.
+SHARED_DATA ?= ../shared/data
+REPORT_ARTICLES := data/interim/report-articles-2022-2023
+
+report: setup
+	@test -d $(SHARED_DATA)/ukraine-news/articles || { echo "make report: $(SHARED_DATA)/ukraine-news/articles not found (set SHARED_DATA=...)" >&2; exit 2; }
+	$(BIN)/stance models >/dev/null 2>&1 || $(BIN)/stance run --config configs/default.yaml
+	rm -rf $(REPORT_ARTICLES) && mkdir -p $(REPORT_ARTICLES)
+	ln -s $(abspath $(SHARED_DATA))/ukraine-news/articles/2022*.txt $(abspath $(SHARED_DATA))/ukraine-news/articles/2023*.txt $(REPORT_ARTICLES)/
+	$(BIN)/stance score $(REPORT_ARTICLES) --output reports/scored-2022-2023.parquet
+	$(BIN)/stance report reports/scored-2022-2023.parquet --output reports/report-2022-2023.html
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -197,6 +197,7 @@ def score(
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.readers import input_kind
+    from pipeline.registry import model_version
     from pipeline.score import (AlreadyComplete, ScoreOptions, load_predictor, model_identity, output_format,
                                 precheck_input, score_file)
     from pipeline.score_progress import scoring_progress
@@ -219,7 +220,8 @@ def score(
         try:
             with scoring_progress() as progress:
                 summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
-                                     model_id=model_identity(predictor), resume=resume, progress=progress)
+                                     model_id=model_identity(predictor), model_version=model_version(model),
+                                     resume=resume, progress=progress)
         except AlreadyComplete as done:
             typer.echo(str(done), err=True)
             return
@@ -229,6 +231,28 @@ def score(
     if summary.rows and not summary.scored:
         typer.echo(f"error: no row of {input_path} could be scored (see the `error` column of {output})", err=True)
         raise typer.Exit(NOTHING_SCORED)
+
+
+@app.command()
+@user_errors
+def report(
+    scored: Path = typer.Argument(..., metavar="SCORED", help="A `stance score` output (.csv, .jsonl or .parquet; sentence or article level)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Report file: .html (self-contained) or .md (charts as PNG beside it)."),
+    by: Literal["month", "week"] = typer.Option("month", "--by", help="Period of the charts over time."),
+    group: Optional[str] = typer.Option(None, "--group", help="Column to break stance down by, e.g. source [default: source_country, read from the corpus file names in doc_id]."),
+    fmt: Optional[Literal["html", "md"]] = typer.Option(None, "--format", help="html or md [default: from the output's extension]."),
+    evidence: int = typer.Option(3, "--evidence", min=1, help="Sentences shown per label and period."),
+    none_label: str = typer.Option("none", "--none-label", help="The label meaning 'takes no stance'."),
+    text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence."),
+) -> None:
+    """Write a report of a scored file: stance over time, by group, and the sentences behind each bar."""
+    from pipeline.report.write import write_report
+
+    data = write_report(scored, output, fmt=fmt, period=by, group=group, none_label=none_label,
+                        evidence_per_cell=evidence, text_column=text_column)
+    stances = sum(data.label_counts[label] for label in data.stances)
+    typer.echo(f"{output}: {data.scored:,} scored sentences, {stances:,} with a stance"
+               + (f", {data.articles:,} articles" if data.articles is not None else ""), err=True)
 
 
 def raise_input(message: str) -> None:

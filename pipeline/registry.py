@@ -52,20 +52,42 @@ def promote_version(name: str, alias: str, version: str) -> str | None:
     return previous
 
 
+def parse_model_uri(model_uri: str) -> tuple[str, str | None, str | None] | None:
+    """``(name, alias, version)`` of a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI
+    (one of alias and version is None); None for any other URI."""
+    if not model_uri.startswith("models:/"):
+        return None
+    ref = model_uri[len("models:/"):]
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+        return name, alias, None
+    if "/" in ref:
+        name, version = ref.rsplit("/", 1)
+        return name, None, version
+    return None
+
+
+def model_version(model_uri: str) -> str:
+    """The registered version a ``models:/`` URI points at now ('' for other URIs or when
+    the store does not resolve it): what a scored file records as its model version."""
+    parsed = parse_model_uri(model_uri)
+    if parsed is None:
+        return ""
+    name, alias, version = parsed
+    if version is not None:
+        return version
+    aliases = tracking.model_aliases(name) or {}
+    return aliases.get(alias or "", "")
+
+
 def explain_model_uri(model_uri: str) -> str | None:
     """Why a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI does not resolve in the
     store (no such model, alias or version, with what there is instead); None when it
     resolves or is another kind of URI (the load failed for another reason)."""
-    if not model_uri.startswith("models:/"):
+    parsed = parse_model_uri(model_uri)
+    if parsed is None:
         return None
-    ref = model_uri[len("models:/"):]
-    name, alias, version = ref, None, None
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-    elif "/" in ref:
-        name, version = ref.rsplit("/", 1)
-    else:
-        return None
+    name, alias, version = parsed
     tracking.use_experiment_free()
     aliases = tracking.model_aliases(name)
     if aliases is None:

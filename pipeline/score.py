@@ -24,6 +24,7 @@ from pipeline.interrupts import Stopped
 from pipeline.readers import input_kind, open_input
 from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
 from pipeline.score_output import PartialFile, output_format
+from pipeline.score_provenance import write_provenance
 
 __all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
 
@@ -206,7 +207,7 @@ def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOpti
 
 def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
                options: ScoreOptions = ScoreOptions(), *, model_uri: str = "", model_id: str = "",
-               resume: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ScoreSummary:
+               model_version: str = "", resume: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format by extension), atomically.
 
     After each chunk the output so far and a checkpoint are on disk beside the output;
@@ -257,6 +258,9 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
         if state.rows_done == 0:
             raise _no_rows(input_path)
         partial.finish(output_path)
+        write_provenance(output_path, {"model_uri": model_uri, "model_version": model_version, "model_id": model_id,
+                                       "input": str(input_path), "level": options.level, "labels": list(labels),
+                                       "rows": state.rows_done, "scored": state.scored, "errors": state.errors})
     except StanceError:
         checkpoint.discard()
         raise

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from corpus import write_config, write_corpus  # noqa: E402
 from mlflow_server import logged_server  # noqa: E402,F401  (session fixture: one live server for server + browser tests)
+from chromium import browser  # noqa: E402,F401  (headless Chromium for the browser tests)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,8 +2,7 @@
 corpus, logged to a live `mlflow server`, show up on the experiment page and side by side,
 with their test_macro_f1, in the compare view.
 
-Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); skips without.
-Selenium drives the system chromedriver by path, so nothing is downloaded. A screenshot of
+Needs headless Chromium (see tests/chromium.py). A screenshot of
 the compare view is saved under the test's tmp dir, and copied to $STANCE_SCREENSHOT_DIR
 when that is set.
 """
@@ -13,27 +12,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import urllib.parse
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from chromium import BROWSER_TEST, WAIT_S, body_text
 from mlflow.tracking import MlflowClient
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-MISSING = "headless Chromium not installed (apt-get install chromium chromium-driver; .ci/run does)"
-REQUIRED = os.environ.get("STANCE_REQUIRE_BROWSER") == "1"  # set by .ci/run: fail instead of skipping
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER) and not REQUIRED, reason=MISSING),
-]
-WAIT_S = 45
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-                  "--window-size=1400,1300")
+pytestmark = BROWSER_TEST
 
 # The compare view's metric table is two virtualized grids side by side: metric names, then
 # one value column per run (in run order). A value cell sits at the same `top` as its name.
@@ -52,37 +38,6 @@ for (const grid of document.querySelectorAll('.ReactVirtualized__Grid')) {
   if (getComputedStyle(grid).overflowY === 'auto') grid.scrollTop = arguments[0];
 }
 """
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail(f"STANCE_REQUIRE_BROWSER=1 but {MISSING}")
-    if REQUIRED:
-        from selenium import webdriver
-    else:
-        webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never fetch a driver or browser
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="stance-chromium-")
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT_S)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def body_text(driver) -> str:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.TAG_NAME, "body").text
 
 
 def metric_cells(driver, metric: str) -> list[str] | None:
