@@ -243,3 +243,15 @@ def test_cli_writes_the_report_and_refuses_an_unknown_extension(scored_csv, tmp_
     assert "10 scored sentences, 6 with a stance, 4 articles" in ok.output
     bad = runner.invoke(app, ["report", str(scored_csv), "-o", str(tmp_path / "r.pdf")])
     assert bad.exit_code != 0 and "unknown report extension '.pdf'" in bad.output
+
+
+def test_the_share_flagged_for_review_is_counted_when_the_file_has_a_review_column(tmp_path):
+    frame = scored_frame()
+    frame["review"] = ["review", "accept", "accept", "review", "accept", "accept", "accept", "accept", "review",
+                       "accept", "review"]  # the 9th row is not scored: its flag does not count
+    path = tmp_path / "reviewed.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "r.html"
+    data = write_report(path, out)
+    assert data.review == 3
+    assert "<td>flagged for review</td><td>3 (30.0% of scored)</td>" in out.read_text(encoding="utf-8")
