@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scoring.py                                  # 10k, 100k, 1M rows; naive up to 100k
     .venv/bin/python bench/scoring.py --sizes 10000 100000 --naive-max 100000 --models tfidf
+    .venv/bin/python bench/scoring.py --sizes 100000 1000000 --workers 1 2 --no-naive --no-readers --models tfidf
 
 Inputs are CSV files of sentences from the sample corpus (``data/raw/sample``, split as
 ingest splits them, cycled to the size), written under ``--workdir`` (in /tmp). Each
@@ -9,7 +10,9 @@ configuration runs in its own Python process, which reports its peak RSS (``ru_m
 and the seconds spent scoring (model loading excluded); the parent kills a process whose
 RSS passes ``--memory-cap-gb`` and says so. Paths:
 
-* ``stream``: ``score_file`` (chunks of ``--batch-size`` rows, CSV in, CSV out);
+* ``stream``: ``score_file`` (chunks of ``--batch-size`` rows, CSV in, CSV out), with each of
+  ``--workers`` worker processes (peak RSS: the parent's, plus the largest worker's once
+  per worker, an upper bound on their sum);
 * ``naive``: ``pd.read_csv`` of the whole file, one ``model.predict`` call, ``to_csv``;
 * ``read-csv`` / ``read-arrow``: reading only, the ``csv``-module reader ``stance score``
   uses vs pyarrow's streaming CSV reader (all columns as strings), to choose by measurement.
@@ -17,12 +20,14 @@ RSS passes ``--memory-cap-gb`` and says so. Paths:
 Models are trained with ``stance run`` on the sample corpus into a store under
 ``--workdir`` (``tfidf``: configs/default.yaml; ``finetune``: configs/finetune.yaml with
 one epoch, which changes its quality, not its scoring speed), or pass ``--tfidf-uri`` /
-``--finetune-uri``. The fine-tuned model runs only at sizes up to ``--finetune-max``.
+``--finetune-uri``; ``embed``: configs/embed_logreg.yaml, the same MiniLM encoder through
+ONNX Runtime). The transformer models run only at sizes up to ``--finetune-max``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -34,7 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CONFIGS = {"tfidf": ("configs/default.yaml", []), "finetune": ("configs/finetune.yaml", ["train.finetune.epochs=1"])}
+CONFIGS = {"tfidf": ("configs/default.yaml", []), "finetune": ("configs/finetune.yaml", ["train.finetune.epochs=1"]),
+           "embed": ("configs/embed_logreg.yaml", [])}
 
 
 def corpus_sentences() -> list[str]:
@@ -75,7 +81,8 @@ def train_model(kind: str, workdir: Path) -> str:
         command += ["--set", setting]
     (workdir / kind).mkdir(parents=True, exist_ok=True)
     print(f"training {kind}: {' '.join(command[1:4])} ...", file=sys.stderr, flush=True)
-    subprocess.run(command, cwd=workdir / kind, env=env, check=True, stdout=subprocess.DEVNULL)
+    # From the project root: the config's other paths (statements bank, evaluation sets) are relative to it.
+    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     return f"models:/{name}@champion"
 
 
@@ -86,14 +93,17 @@ def child(args: argparse.Namespace) -> None:
     source, out = Path(args.input), Path(args.output)
     loaded_rss = 0
     if args.child in ("stream", "naive"):
-        from pipeline.score import ScoreOptions, load_predictor, score_file
+        from pipeline.score import ScoreOptions, load_model, load_predictor, score_file
+        from pipeline.score_workers import uses_threads
 
         model, labels = load_predictor(args.model)
         model.predict(pd.DataFrame({"text": ["warm-up sentence."]}))
         loaded_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     if args.child == "stream":
-        rows = score_file(source, out, model, labels, ScoreOptions(chunk_rows=args.batch_size)).rows
+        fresh = functools.partial(load_model, args.model) if uses_threads(model) else None
+        rows = score_file(source, out, model, labels, ScoreOptions(chunk_rows=args.batch_size),
+                          workers=args.worker_count, load_model=fresh).rows
     elif args.child == "naive":
         frame = pd.read_csv(source, dtype=str, keep_default_na=False)
         predicted = model.predict(frame[["text"]])
@@ -115,6 +125,7 @@ def child(args: argparse.Namespace) -> None:
         rows = sum(batch.to_pandas().shape[0] for batch in reader)
     seconds = time.perf_counter() - started
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      "worker_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
                       "loaded_rss_kb": loaded_rss}))
 
 
@@ -128,11 +139,11 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def measure(path: str, source: Path, model: str, args: argparse.Namespace) -> dict:
+def measure(path: str, source: Path, model: str, args: argparse.Namespace, workers: int = 1) -> dict:
     """Run one configuration in a fresh process, killing it past the memory cap."""
     out = Path(args.workdir) / f"out-{path}-{source.stem}.csv"
     command = [sys.executable, __file__, "--child", path, "--input", str(source), "--output", str(out),
-               "--model", model, "--batch-size", str(args.batch_size)]
+               "--model", model, "--batch-size", str(args.batch_size), "--worker-count", str(workers)]
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{Path(args.workdir) / 'mlflow.db'}",
            "MLFLOW_DISABLE_TELEMETRY": "true"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -152,13 +163,15 @@ def measure(path: str, source: Path, model: str, args: argparse.Namespace) -> di
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def row(model: str, path: str, size: int, result: dict) -> str:
+def row(model: str, path: str, size: int, result: dict, workers: int = 1) -> str:
     if "note" in result:
-        return f"| {model} | {path} | {size:,} | | | | {result['note']} |"
+        return f"| {model} | {path} | {workers} | {size:,} | | | | {result['note']} |"
     rate = result["rows"] / result["seconds"] if result["seconds"] else 0
     loaded = f"{result['loaded_rss_kb'] / 1024:,.0f}" if result["loaded_rss_kb"] else ""
-    return (f"| {model} | {path} | {size:,} | {result['seconds']:,.1f} | {rate:,.0f} | {result['peak_rss_kb'] / 1024:,.0f} "
-            f"| {loaded} |")
+    peak = f"{result['peak_rss_kb'] / 1024:,.0f}"
+    if workers > 1:  # the parent, plus the largest worker's peak once per worker
+        peak += f" + {workers} × {result.get('worker_peak_rss_kb', 0) / 1024:,.0f}"
+    return f"| {model} | {path} | {workers} | {size:,} | {result['seconds']:,.1f} | {rate:,.0f} | {peak} | {loaded} |"
 
 
 def main() -> None:
@@ -169,7 +182,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["tfidf", "finetune"], choices=list(CONFIGS))
     parser.add_argument("--tfidf-uri", default=None)
     parser.add_argument("--finetune-uri", default=None)
+    parser.add_argument("--embed-uri", default=None)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="worker counts for the streaming path")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive path")
     parser.add_argument("--memory-cap-gb", type=float, default=8.0)
     parser.add_argument("--no-readers", action="store_true", help="skip the read-only rows")
     parser.add_argument("--workdir", default="/tmp/stance-bench-scoring")
@@ -177,6 +193,7 @@ def main() -> None:
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-count", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -186,8 +203,8 @@ def main() -> None:
     sentences = corpus_sentences()
     inputs = {size: write_input(workdir / f"sentences-{size}.csv", size, sentences) for size in args.sizes}
     print(f"{len(sentences)} distinct corpus sentences; load average {os.getloadavg()[0]:.1f} at start", file=sys.stderr)
-    lines = ["| model | path | rows | seconds | rows/s | peak RSS (MB) | RSS after model load (MB) / note |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | path | workers | rows | seconds | rows/s | peak RSS (MB) | RSS after model load (MB) / note |",
+             "|---|---|---|---|---|---|---|---|"]
     if not args.no_readers:
         for path in ("read-csv", "read-arrow"):
             size = max(args.sizes)
@@ -195,14 +212,18 @@ def main() -> None:
             print(lines[-1], file=sys.stderr, flush=True)
     for kind in args.models:
         uri = getattr(args, f"{kind}_uri") or train_model(kind, workdir)
-        limit = args.finetune_max if kind == "finetune" else max(args.sizes)
+        limit = args.finetune_max if kind in ("finetune", "embed") else max(args.sizes)
         for size in [s for s in args.sizes if s <= limit]:
-            for path in ("stream", "naive"):
-                if path == "naive" and size > args.naive_max:
-                    lines.append(f"| {kind} | naive | {size:,} | | | | not run (--naive-max {args.naive_max:,}) |")
-                else:
-                    lines.append(row(kind, path, size, measure(path, inputs[size], uri, args)))
+            for workers in args.workers:
+                lines.append(row(kind, "stream", size, measure("stream", inputs[size], uri, args, workers), workers))
                 print(lines[-1], file=sys.stderr, flush=True)
+            if args.no_naive:
+                continue
+            if size > args.naive_max:
+                lines.append(f"| {kind} | naive | 1 | {size:,} | | | | not run (--naive-max {args.naive_max:,}) |")
+            else:
+                lines.append(row(kind, "naive", size, measure("naive", inputs[size], uri, args)))
+            print(lines[-1], file=sys.stderr, flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at end", file=sys.stderr)
     print("\n".join(lines))
 

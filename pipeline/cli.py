@@ -194,12 +194,14 @@ def score(
     engine: Literal["local", "spark"] = typer.Option("local", "--engine", help="local (streaming) or spark (Parquet input, needs the \\[spark] extra)."),
     spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master URL for --engine spark."),
     show: bool = typer.Option(False, "--show", metavar="", help="Also print each scored sentence with its stance (local engine, sentence level)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that score chunks in parallel [default: every core for tf-idf models, 1 for transformer models (they use every core already)]."),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.readers import input_kind
     from pipeline.registry import model_version
-    from pipeline.score import (AlreadyComplete, ScoreOptions, load_predictor, model_identity, output_format,
-                                precheck_input, score_file)
+    from pipeline.score import (AlreadyComplete, ScoreOptions, load_model, load_predictor, model_identity,
+                                output_format, precheck_input, score_file)
+    from pipeline.score_workers import default_workers, uses_threads
     from pipeline.score_progress import scoring_progress
 
     model = model or default_model_uri(config)
@@ -221,7 +223,8 @@ def score(
             with scoring_progress() as progress:
                 summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
                                      model_id=model_identity(predictor), model_version=model_version(model),
-                                     resume=resume, progress=progress)
+                                     resume=resume, progress=progress, workers=workers or default_workers(predictor),
+                                     load_model=functools.partial(load_model, model) if uses_threads(predictor) else None)
         except AlreadyComplete as done:
             typer.echo(str(done), err=True)
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Literal, Protocol, Sequence
@@ -25,8 +26,9 @@ from pipeline.readers import input_kind, open_input
 from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
 from pipeline.score_output import PartialFile, output_format
 from pipeline.score_provenance import write_provenance
+from pipeline.score_workers import ChunkScorer
 
-__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
+__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_model", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,11 @@ def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
     except Exception as exc:  # mlflow raises several types for a missing model/alias/store
         raise model_load_error(model_uri, exc) from None
     return model, signature_labels(model.metadata.get_output_schema())
+
+
+def load_model(model_uri: str) -> Predictor:
+    """The pyfunc model alone (what a scoring worker process loads)."""
+    return load_predictor(model_uri)[0]
 
 
 def model_load_error(model_uri: str, exc: Exception) -> ModelError:
@@ -205,9 +212,27 @@ def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOpti
     return scored
 
 
+def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_column: str) -> pd.DataFrame:
+    """The chunk, once it has the text column and no column the scores would overwrite."""
+    if text_column not in chunk.columns:
+        raise _no_text_column(input_path, chunk.columns, text_column)
+    clash = [c for c in output_columns(labels) if c in chunk.columns]
+    if clash:
+        raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
+                         f"{', '.join(output_columns(labels))}); rename it in the input")
+    return chunk
+
+
+def _score_chunk(chunk: pd.DataFrame, predictor: Predictor, *, labels: tuple[str, ...], text_column: str,
+                 max_chars: int) -> pd.DataFrame:
+    return score_chunk(chunk, predictor, labels, text_column, max_chars)  # picklable, for worker processes
+
+
 def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
                options: ScoreOptions = ScoreOptions(), *, model_uri: str = "", model_id: str = "",
-               model_version: str = "", resume: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ScoreSummary:
+               model_version: str = "", resume: bool = False,
+               progress: Callable[[int, int | None], None] | None = None, workers: int = 1,
+               load_model: Callable[[], Predictor] | None = None) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format by extension), atomically.
 
     After each chunk the output so far and a checkpoint are on disk beside the output;
@@ -215,6 +240,9 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     gives the same bytes as an uninterrupted run. A ``StanceError`` (bad input) drops
     the checkpoint; any other failure or an interrupt keeps it for ``resume``.
     ``progress(rows_done, total_rows)`` is called after each chunk (total may be None).
+    ``workers > 1``: chunks are scored in that many forked processes, which use
+    ``predictor`` or, given ``load_model``, load a fresh one each (:mod:`pipeline.score_workers`);
+    the output is the same bytes.
     """
     fmt = output_format(output_path)
     _check_options(input_path, output_path, options, labels)
@@ -236,16 +264,11 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     try:
         if progress is not None:
             progress(state.rows_done, total)
-        for number, chunk in enumerate(source.chunks):
-            if number < state.chunks_done:
-                continue
-            if options.text_column not in chunk.columns:
-                raise _no_text_column(input_path, chunk.columns, options.text_column)
-            clash = [c for c in output_columns(labels) if c in chunk.columns]
-            if clash:
-                raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
-                                 f"{', '.join(output_columns(labels))}); rename it in the input")
-            scored = score_chunk(chunk, predictor, labels, options.text_column, options.max_chars)
+        pending = ((number, _checked(chunk, input_path, labels, options.text_column))
+                   for number, chunk in enumerate(source.chunks) if number >= state.chunks_done)
+        scorer = ChunkScorer(predictor, functools.partial(_score_chunk, labels=tuple(labels), text_column=options.text_column,
+                                                max_chars=options.max_chars), workers, load_model)
+        for number, scored in scorer.map(pending):
             errors = int((scored["error"] != "").sum())
             written = _output_rows(scored, labels, options)
             state.bytes_done = partial.append(written)
