@@ -326,10 +326,12 @@ def models(name: Optional[str] = NameOption, config: Path = ConfigOption) -> Non
     from pipeline import registry
 
     name = _model_name(name, config)
-    columns = ("version", "aliases", "test_macro_f1", "test_accuracy", "gate", "run_id")
+    headers = {"version": "version", "aliases": "aliases", "test_macro_f1": "test F1", "test_accuracy": "test acc",
+               "gate": "gate", "win_p": "win p", "run_id": "run_id"}  # win p: the gate's paired-bootstrap win probability
+    columns = tuple(headers)
     from pipeline.tracking import tracking_uri
 
-    table = Table(*columns, title=f"{name} in {tracking_uri()}", box=box.SIMPLE_HEAD)
+    table = Table(*headers.values(), title=f"{name} in {tracking_uri()}", box=box.SIMPLE_HEAD)
     versions = registry.list_versions(name)
     for version in versions:
         table.add_row(*[version[column] for column in columns])

@@ -412,6 +412,12 @@ class RegistryConfig(StrictModel):
     model_name: str = "deployment-stance"
     alias: str = "champion"
     gate_metric: str = "test_macro_f1"
+    # The gate scores the champion on the candidate's rows and promotes when the candidate
+    # is better in at least this share of paired bootstrap resamples (pipeline/gate.py) ...
+    min_win_probability: float = Field(0.9, ge=0.0, le=1.0)
+    # ... or leads by at least this much on the full set (null: only the bootstrap decides).
+    min_margin: float | None = Field(None, ge=0.0)
+    bootstrap_resamples: int = Field(1000, ge=100)
 
 
 class Config(StrictModel):

@@ -47,21 +47,38 @@ def f_avg(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str])
     return float(np.mean(f1_score(list(y_true), list(y_pred), labels=list(averaged), average=None, zero_division=0)))
 
 
+def resample_draws(rows: int, resamples: int, seed: int) -> np.ndarray:
+    """Row indices drawn with replacement: one line of ``rows`` indices per resample."""
+    return np.random.default_rng(seed).integers(0, rows, size=(resamples, rows))
+
+
+def mean_f1_scores(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str],
+                   draws: np.ndarray) -> np.ndarray:
+    """The mean F1 of the ``averaged`` labels on each resample of ``draws`` (what
+    ``f1_score(labels=averaged, average='macro', zero_division=0)`` gives on those rows)."""
+    y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
+    scores = np.zeros(len(draws))
+    for label in averaged:
+        hit, said, truth = (y_true == label) & (y_pred == label), y_pred == label, y_true == label
+        tp = hit[draws].sum(axis=1)
+        denominator = said[draws].sum(axis=1) + truth[draws].sum(axis=1)  # 2tp + fp + fn
+        scores += np.divide(2 * tp, denominator, out=np.zeros(len(draws)), where=denominator > 0)
+    return scores / len(averaged)
+
+
+def accuracy_scores(y_true: Sequence[str], y_pred: Sequence[str], draws: np.ndarray) -> np.ndarray:
+    """Accuracy on each resample of ``draws``."""
+    correct = np.asarray(y_true, dtype=object) == np.asarray(y_pred, dtype=object)
+    return correct[draws].mean(axis=1)
+
+
 def mean_f1_interval(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str], resamples: int = 2000,
                      seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """A percentile bootstrap interval of the mean F1 of the ``averaged`` labels (macro-F1
     when they are all the labels, :func:`f_avg` when FAVOR and AGAINST): rows drawn with
     replacement ``resamples`` times; how far the score could move on another test sample
     of this size."""
-    y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
-    draws = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
-    scores = np.zeros(resamples)
-    for label in averaged:
-        hit, said, truth = (y_true == label) & (y_pred == label), y_pred == label, y_true == label
-        tp = hit[draws].sum(axis=1)
-        denominator = said[draws].sum(axis=1) + truth[draws].sum(axis=1)  # 2tp + fp + fn
-        scores += np.divide(2 * tp, denominator, out=np.zeros(resamples), where=denominator > 0)
-    scores /= len(averaged)
+    scores = mean_f1_scores(y_true, y_pred, averaged, resample_draws(len(y_true), resamples, seed))
     tail = (1 - level) / 2
     return float(np.quantile(scores, tail)), float(np.quantile(scores, 1 - tail))
 

@@ -26,6 +26,7 @@ def list_versions(name: str) -> list[dict[str, str]]:
             "test_macro_f1": _rounded(v.tags.get("test_macro_f1", "")),
             "test_accuracy": _rounded(v.tags.get("test_accuracy", "")),
             "gate": v.tags.get("gate_decision", ""),
+            "win_p": v.tags.get("gate_win_probability", ""),  # paired-bootstrap win probability over the champion
             "run_id": (v.run_id or "")[:8],
             "description": v.description or "",
         })

@@ -19,14 +19,17 @@ from pydantic import BaseModel
 
 from pipeline import tracking
 from pipeline.config import Config
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, first_line
 from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
 from pipeline.stage_paths import StagePaths, TrainRecord, data_tags
 from pipeline.train import load_evaluation_sets
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     from pipeline.behaviour import BehaviourResult
     from pipeline.evaluate import Evaluation
+    from pipeline.gate import GatePolicy, PairedComparison
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +215,10 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
     plot_calibration(evaluation.calibration, staging / "calibration.png", f"{config.train.model} calibration")
     metrics = dict(evaluation.metrics)
     extra_reports = {}
+    scored_sets = {"test": (gold_test, evaluation.predictions)}  # what the gate may compare the champion on
     for name, gold in load_evaluation_sets(config).items():
         extra = evaluate_on(config, classifier, gold, name)
+        scored_sets[name] = (gold, extra.predictions)
         write_table(extra.report, staging / f"{name}_classification_report.csv")
         write_table(extra.predictions, staging / f"{name}_predictions.csv")
         metrics.update(extra.metrics)
@@ -238,7 +243,8 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
         decision = None
         if config.registry.enabled:
             decision = tracking.register_and_gate(info.model_uri, config.registry.model_name, config.registry.alias,
-                                                  config.registry.gate_metric, metrics, run_id)
+                                                  config.registry.gate_metric, metrics, run_id,
+                                                  champion_comparison(config, scored_sets), gate_policy(config))
             log.info("registry: %s", decision.reason)
         card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
                                  tracking.git_commit(), extra_reports)
@@ -251,6 +257,44 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
     log.info("evaluate: reports in %s (%s/latest)", final, paths.report_root)
     _log_evaluation_files(config, paths.reports)
     return metrics
+
+
+def gate_policy(config: Config) -> "GatePolicy":
+    from pipeline.gate import GatePolicy
+
+    return GatePolicy(config.registry.min_win_probability, config.registry.min_margin)
+
+
+def champion_comparison(config: Config, scored_sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+                        ) -> "Callable[[str], PairedComparison | None] | None":
+    """How the gate compares the champion with the candidate: the champion model scored on
+    the rows of the set the gate metric is measured on, a paired bootstrap against the
+    candidate's predictions there. None when the gate metric cannot be recomputed from
+    predictions (the gate then compares stored scores)."""
+    from pipeline import gate
+
+    found = gate.paired_metric(config.registry.gate_metric, list(scored_sets))
+    if found is None:
+        log.info("registry: %s is not a metric the paired bootstrap recomputes; the gate compares stored scores",
+                 config.registry.gate_metric)
+        return None
+    set_name, metric = found
+    gold, candidate = scored_sets[set_name]
+    scores = gate.metric_scores(metric, config.labels, config.evaluate.f_avg_labels)
+
+    def compare(champion_uri: str) -> "PairedComparison | None":
+        inputs = gold[["text", *(["target"] if "target" in gold.columns else [])]].reset_index(drop=True)
+        try:
+            champion = tracking.predict_with(champion_uri, inputs)
+        except Exception as exc:  # noqa: BLE001  an old champion that no longer loads: fall back, say why
+            log.warning("registry: cannot score the champion %s on %s (%s); the gate compares stored scores",
+                        champion_uri, set_name, first_line(exc))
+            return None
+        return gate.paired_comparison(gold["label"].astype(str).tolist(), candidate["stance"].astype(str).tolist(),
+                                      champion["stance"].astype(str).tolist(), scores,
+                                      config.registry.bootstrap_resamples, config.seed)
+
+    return compare
 
 
 def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: str) -> "Evaluation":

@@ -16,12 +16,12 @@ import subprocess
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import pandas as pd
 
 from pipeline.errors import ModelError, TrackingError, first_line
-from pipeline.gate import GateDecision, decide, should_promote
+from pipeline.gate import GateDecision, GatePolicy, PairedComparison, decide, promotes, should_promote
 
 log = logging.getLogger(__name__)
 
@@ -262,16 +262,22 @@ def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str], target_
 
 
 def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str,
-                      metrics: dict[str, float], run_id: str) -> GateDecision:
-    """Register the model; move ``alias`` to it only when there is no champion or it beats
-    the champion's ``gate_metric`` (stored as a version tag). The reason is written to the
-    version's description and tags. On a local sqlite store, concurrent gates take turns."""
+                      metrics: dict[str, float], run_id: str,
+                      compare: Callable[[str], PairedComparison | None] | None = None,
+                      policy: GatePolicy = GatePolicy()) -> GateDecision:
+    """Register the model; move ``alias`` to it when there is no champion or it beats the
+    champion. ``compare(champion_model_uri)`` scores the champion on the candidate's rows
+    (:mod:`pipeline.gate`: a paired bootstrap, decided by ``policy``); without it, or when it
+    returns None, the candidate's ``gate_metric`` is compared with the champion's (stored as
+    a version tag). The reason is written to the version's description and tags. On a local
+    sqlite store, concurrent gates take turns."""
     with store_lock(tracking_uri()):
-        return _register_and_gate(model_uri, model_name, alias, gate_metric, metrics, run_id)
+        return _register_and_gate(model_uri, model_name, alias, gate_metric, metrics, run_id, compare, policy)
 
 
-def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str,
-                       metrics: dict[str, float], run_id: str) -> GateDecision:
+def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str, metrics: dict[str, float],
+                       run_id: str, compare: Callable[[str], PairedComparison | None] | None,
+                       policy: GatePolicy) -> GateDecision:
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -283,17 +289,24 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
     except MlflowException:
         champion = None
     champion_score: float | None = None
+    paired: PairedComparison | None = None
     if champion is not None:
         raw = champion.tags.get(gate_metric)
         champion_score = float(raw) if raw is not None else float("-inf")
-    promoted = should_promote(new_score, champion_score)
+        if compare is not None:
+            paired = compare(f"models:/{model_name}/{champion.version}")
+    promoted = champion is None or (promotes(paired, policy) if paired else should_promote(new_score, champion_score))
     # The decision is made before the version exists and goes in with it: no version is ever
     # seen without its scores and its gate decision.
     tags = {**{key: f"{value:.6f}" for key, value in metrics.items()}, "evaluate_run_id": run_id,
             "gate_decision": "promoted" if promoted else "not_promoted"}
+    if paired is not None:
+        tags.update({"gate_win_probability": f"{paired.win_probability:.4f}",
+                     "gate_champion_score": f"{paired.champion_score:.6f}",
+                     "gate_champion_version": str(champion.version), "gate_rows": str(paired.rows)})
     version = mlflow.register_model(model_uri, model_name, tags=tags).version
     decision = decide(model_name, str(version), alias, gate_metric, new_score,
-                      None if champion is None else str(champion.version), champion_score)
+                      None if champion is None else str(champion.version), champion_score, paired, policy)
     client.update_model_version(model_name, version, description=decision.reason)
     if decision.promoted:
         client.set_registered_model_alias(model_name, alias, version)
@@ -301,6 +314,11 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
                      "registry.promoted": str(decision.promoted).lower()})
     log_dict(decision.as_dict(), "registry/gate_decision.json")
     return decision
+
+
+def predict_with(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A logged model's predictions (``stance``, ``confidence``, ``p_<label>``) for ``frame``."""
+    return load_pyfunc(model_uri).predict(frame)
 
 
 def tag_version(model_name: str, version: str, tags: dict[str, str]) -> None:

@@ -1,13 +1,20 @@
 """The whole pipeline on the tiny corpus, in a temp dir with its own sqlite store."""
 
+from pathlib import Path
+
+import mlflow.pyfunc
 import pandas as pd
+import pytest
+import yaml
 from mlflow.tracking import MlflowClient
+from sklearn.metrics import f1_score
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.io import read_table
 
 runner = CliRunner()
+LABELS = ["support", "conditional", "rule_out", "none"]
 
 
 def test_run_logs_registers_and_scores_every_row(tiny_config, workdir):
@@ -45,20 +52,33 @@ def test_run_logs_registers_and_scores_every_row(tiny_config, workdir):
     assert ((probs - 1).abs() < 1e-6).all()
 
 
-def test_second_run_is_comparable_and_gate_keeps_a_better_champion(tiny_config, workdir):
+def test_the_gate_compares_the_champion_on_the_candidates_own_test_rows(tiny_config, workdir):
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
-    # a much weaker model: it must not take the champion alias
+    # the same model again: the same predictions, so it wins no resample and stays out
+    again = runner.invoke(app, ["run", "--config", str(tiny_config), "--force"])
+    assert again.exit_code == 0, again.output
+    client = MlflowClient()
+    v2 = client.get_model_version("tiny-stance", "2")
+    assert (v2.tags["gate_decision"], v2.tags["gate_win_probability"]) == ("not_promoted", "0.0000")
+    assert "on the same" in v2.description and "paired resamples (needs 90%)" in v2.description
+
+    # the gold test changes (rows dropped) and a much weaker model runs: the champion is
+    # re-scored on the rows the candidate was scored on, not judged by its stored score
+    test_path = Path(yaml.safe_load(tiny_config.read_text())["data"]["gold_test"])
+    gold = pd.read_csv(test_path)
+    gold.iloc[: len(gold) - 3].to_csv(test_path, index=False)
+    current = pd.read_csv(test_path)
     weak = runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=0.0001",
                                "--set", "train.tfidf_logreg.class_weight=null"])
     assert weak.exit_code == 0, weak.output
-    client = MlflowClient()
-    v1, v2 = (client.get_model_version("tiny-stance", v) for v in ("1", "2"))
-    champion = client.get_model_version_by_alias("tiny-stance", "champion")
-    if float(v2.tags["test_macro_f1"]) > float(v1.tags["test_macro_f1"]):
-        assert str(champion.version) == "2"
-    else:
-        assert str(champion.version) == "1" and v2.tags["gate_decision"] == "not_promoted"
-        assert "does not beat" in v2.description
+    v3 = client.get_model_version("tiny-stance", "3")
+    assert int(v3.tags["gate_rows"]) == len(current) and v3.tags["gate_champion_version"] == "1"
+    champion = mlflow.pyfunc.load_model("models:/tiny-stance/1").predict(current[["text"]])
+    rescored = f1_score(current["label"], champion["stance"], labels=LABELS, average="macro", zero_division=0)
+    assert float(v3.tags["gate_champion_score"]) == pytest.approx(rescored, abs=1e-6)
+    promoted = v3.tags["gate_decision"] == "promoted"
+    assert promoted == (float(v3.tags["gate_win_probability"]) >= 0.9)
+    assert str(client.get_model_version_by_alias("tiny-stance", "champion").version) == ("3" if promoted else "1")
 
 
 def test_same_config_same_metrics(tiny_config, workdir):

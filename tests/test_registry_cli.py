@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from corpus import write_config, write_corpus
 from pipeline import tracking
-from pipeline.gate import GateDecision
+from pipeline.gate import GateDecision, PairedComparison
 from pipeline.cli import app
 
 runner = CliRunner()
@@ -109,3 +109,14 @@ def test_unknown_version_or_model_is_one_line_exit_2_and_changes_nothing(store, 
     assert result.output.startswith(f"error: {expected}") and result.output.count("\n") == 1, result.output
     assert "Traceback" not in result.output
     assert champion() == "1"
+
+
+def test_models_shows_the_gates_win_probability(store):
+    with tracking.run("gate-check"):
+        tracking.register_and_gate(store, MODEL, "champion", "test_macro_f1", {"test_macro_f1": 0.5, "test_accuracy": 0.5},
+                                   "run-under-test",
+                                   compare=lambda uri: PairedComparison(0.5, 0.4, 0.8125, 20, 1000))
+    result = runner.invoke(app, ["models", "--name", MODEL])
+    row = next(line.split() for line in result.output.splitlines() if line.split()[:1] == ["2"])
+    assert row[1:5] == ["0.5000", "0.5000", "not_promoted", "0.8125"]  # version 2 holds no alias
+    assert "higher in 81.2% of 1000 paired resamples (needs 90%)" in result.output
