@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Literal, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Literal, Optional, TypeVar
 
 import click
 import typer
@@ -20,6 +20,9 @@ from typer.core import TyperCommand, TyperGroup
 
 from pipeline.config import DEFAULT_CONFIG, Config, RegistryConfig, load_config
 from pipeline.errors import StanceError
+
+if TYPE_CHECKING:
+    from pipeline.explain import Explainer
 
 VERBOSE_FLAGS = ("-v", "--verbose")
 
@@ -195,6 +198,7 @@ def score(
     spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master URL for --engine spark."),
     show: bool = typer.Option(False, "--show", metavar="", help="Also print each scored sentence with its stance (local engine, sentence level)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that score chunks in parallel [default: every core for tf-idf models, 1 for transformer models (they use every core already)]."),
+    explain: bool = typer.Option(False, "--explain", metavar="", help="Add `evidence`: the n-grams that pushed a tf-idf model to its label, and the config's labeling functions that fire."),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.readers import input_kind
@@ -213,8 +217,8 @@ def score(
     if engine == "spark":
         from pipeline.spark_score import score_parquet_spark
 
-        if resume:
-            raise_input("--resume is for the local engine; a Spark run is retried as a whole")
+        if resume or explain:
+            raise_input(f"{'--resume' if resume else '--explain'} is for the local engine")
         summary = score_parquet_spark(input_path, output, model, options, spark_master)
     else:
         precheck_input(input_path, output, options)
@@ -224,7 +228,8 @@ def score(
                 summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
                                      model_id=model_identity(predictor), model_version=model_version(model),
                                      resume=resume, progress=progress, workers=workers or default_workers(predictor),
-                                     load_model=functools.partial(load_model, model) if uses_threads(predictor) else None)
+                                     load_model=functools.partial(load_model, model) if uses_threads(predictor) else None,
+                                     explainer=_explainer(predictor, config) if explain else None)
         except AlreadyComplete as done:
             typer.echo(str(done), err=True)
             return
@@ -256,6 +261,16 @@ def report(
     stances = sum(data.label_counts[label] for label in data.stances)
     typer.echo(f"{output}: {data.scored:,} scored sentences, {stances:,} with a stance"
                + (f", {data.articles:,} articles" if data.articles is not None else ""), err=True)
+
+
+def _explainer(predictor: object, config: Path) -> "Explainer":
+    """Evidence from the model (tf-idf n-grams) and from the config's labeling functions
+    (none when the config file is absent)."""
+    from pipeline.explain import explainer_for
+    from pipeline.labeling.suites import get_suite
+
+    suite = get_suite(load_config(config).label.functions) if config.is_file() else None
+    return explainer_for(predictor, suite)
 
 
 def raise_input(message: str) -> None:

@@ -14,7 +14,7 @@ import time
 import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Literal, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Literal, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerp
 from pipeline.score_output import PartialFile, output_format
 from pipeline.score_provenance import write_provenance
 from pipeline.score_workers import ChunkScorer
+
+if TYPE_CHECKING:
+    from pipeline.explain import Explainer
 
 __all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_model", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
 
@@ -118,14 +121,16 @@ def text_problem(value: object, max_chars: int) -> str:
     return ""
 
 
-def output_columns(labels: Sequence[str]) -> list[str]:
-    """The columns scoring adds to every row; an input column of one of these names is refused."""
-    return ["stance", "confidence", *[f"p_{label}" for label in labels], "error"]
+def output_columns(labels: Sequence[str], explain: bool = False) -> list[str]:
+    """The columns scoring adds to every row (``evidence`` with ``--explain``); an input
+    column of one of these names is refused."""
+    return ["stance", "confidence", *[f"p_{label}" for label in labels], "error", *(["evidence"] if explain else [])]
 
 
 def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
-                max_chars: int) -> pd.DataFrame:
-    """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error``."""
+                max_chars: int, explainer: "Explainer | None" = None) -> pd.DataFrame:
+    """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error`` (and
+    ``evidence`` from ``explainer``: :mod:`pipeline.explain`)."""
     problems = chunk[text_column].map(lambda v: text_problem(v, max_chars))
     ok = (problems == "").to_numpy()
     out = chunk.copy()
@@ -144,6 +149,10 @@ def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str]
     out["confidence"] = out["confidence"].astype(float)
     for label in labels:
         out[f"p_{label}"] = out[f"p_{label}"].astype(float)
+    if explainer is not None:
+        out["evidence"] = ""
+        if ok.any():
+            out.loc[ok, "evidence"] = explainer.evidence(inputs["text"].tolist(), predicted["stance"].astype(str).tolist())
     return out
 
 
@@ -212,27 +221,29 @@ def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOpti
     return scored
 
 
-def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_column: str) -> pd.DataFrame:
+def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_column: str,
+             explain: bool) -> pd.DataFrame:
     """The chunk, once it has the text column and no column the scores would overwrite."""
     if text_column not in chunk.columns:
         raise _no_text_column(input_path, chunk.columns, text_column)
-    clash = [c for c in output_columns(labels) if c in chunk.columns]
+    added = output_columns(labels, explain)
+    clash = [c for c in added if c in chunk.columns]
     if clash:
         raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
-                         f"{', '.join(output_columns(labels))}); rename it in the input")
+                         f"{', '.join(added)}); rename it in the input")
     return chunk
 
 
 def _score_chunk(chunk: pd.DataFrame, predictor: Predictor, *, labels: tuple[str, ...], text_column: str,
-                 max_chars: int) -> pd.DataFrame:
-    return score_chunk(chunk, predictor, labels, text_column, max_chars)  # picklable, for worker processes
+                 max_chars: int, explainer: "Explainer | None") -> pd.DataFrame:
+    return score_chunk(chunk, predictor, labels, text_column, max_chars, explainer)
 
 
 def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
                options: ScoreOptions = ScoreOptions(), *, model_uri: str = "", model_id: str = "",
                model_version: str = "", resume: bool = False,
                progress: Callable[[int, int | None], None] | None = None, workers: int = 1,
-               load_model: Callable[[], Predictor] | None = None) -> ScoreSummary:
+               load_model: Callable[[], Predictor] | None = None, explainer: "Explainer | None" = None) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format by extension), atomically.
 
     After each chunk the output so far and a checkpoint are on disk beside the output;
@@ -242,15 +253,18 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     ``progress(rows_done, total_rows)`` is called after each chunk (total may be None).
     ``workers > 1``: chunks are scored in that many forked processes, which use
     ``predictor`` or, given ``load_model``, load a fresh one each (:mod:`pipeline.score_workers`);
-    the output is the same bytes.
+    the output is the same bytes. ``explainer`` adds the ``evidence`` column (sentence level).
     """
     fmt = output_format(output_path)
     _check_options(input_path, output_path, options, labels)
+    if explainer is not None and options.level == "article":
+        raise InputError("--explain adds evidence per sentence; it is for --level sentence")
     started = time.perf_counter()
     source = open_input(input_path, options.chunk_rows, options.encoding, options.articles, options.text_column)
     checkpoint = Checkpoint(output_path)
     expected = CheckpointState(input=str(input_path), input_fingerprint=input_fingerprint(input_path),
-                               model_uri=model_uri, model_id=model_id, options={**asdict(options), "output_format": fmt})
+                               model_uri=model_uri, model_id=model_id,
+                               options={**asdict(options), "output_format": fmt, "explain": explainer is not None})
     if resume and not checkpoint.exists() and output_path.exists():
         raise AlreadyComplete(f"{output_path}: already complete (no checkpoint of an interrupted run); nothing to resume")
     if not resume and output_path.exists():
@@ -264,10 +278,11 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     try:
         if progress is not None:
             progress(state.rows_done, total)
-        pending = ((number, _checked(chunk, input_path, labels, options.text_column))
+        pending = ((number, _checked(chunk, input_path, labels, options.text_column, explainer is not None))
                    for number, chunk in enumerate(source.chunks) if number >= state.chunks_done)
         scorer = ChunkScorer(predictor, functools.partial(_score_chunk, labels=tuple(labels), text_column=options.text_column,
-                                                max_chars=options.max_chars), workers, load_model)
+                                                          max_chars=options.max_chars, explainer=explainer),
+                             workers, load_model)
         for number, scored in scorer.map(pending):
             errors = int((scored["error"] != "").sum())
             written = _output_rows(scored, labels, options)
