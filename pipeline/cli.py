@@ -150,7 +150,7 @@ _stage_command("ingest", "Split the configured articles into sentences (data/int
 @app.command()
 @user_errors
 def label(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
-          gold: Optional[Path] = typer.Option(None, "--gold", help="A filled-in `stance suggest` file to merge into gold dev first.")) -> None:
+          gold: Optional[Path] = typer.Option(None, "--gold", help="A filled-in `stance suggest` file, or a Label Studio JSON export of its tasks, to merge into gold dev first.")) -> None:
     """Weakly label the ingested sentences; gold dev overrides (data/processed/labeled.parquet)."""
     from pipeline.stages import run_stage
 
@@ -167,12 +167,20 @@ def label(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
 @user_errors
 def suggest(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
             n: int = typer.Option(50, "--n", min=1, help="How many sentences to export."),
-            output: Path = typer.Option(Path("to_label.csv"), "--output", "-o", help="CSV/JSONL/Parquet to write.")) -> None:
-    """Export the sentences most worth labelling: functions disagree, or the model is unsure."""
+            output: Path = typer.Option(Path("to_label.csv"), "--output", "-o", help="CSV/JSONL/Parquet to write (.json with --format label-studio)."),
+            similar_to: Optional[Path] = typer.Option(None, "--similar-to", help="A file of known stance sentences (`text` column): export the sentences the model calls none with confidence that sit nearest to them."),
+            min_none_confidence: float = typer.Option(0.8, "--min-none-confidence", min=0.0, max=1.0, help="With --similar-to: how sure of none the model must be."),
+            fmt: Literal["table", "label-studio"] = typer.Option("table", "--format", help="table (by the output's extension) or label-studio (task JSON with the model's label pre-filled, and the labeling interface beside it).")) -> None:
+    """Export the sentences most worth labelling: functions disagree, the model is unsure, or (--similar-to) it confidently misses a stance."""
     from pipeline.active_learning import suggest as suggest_sentences
 
-    ranked = suggest_sentences(_config(config, set_), n, output)
-    typer.echo(f"{output}: {len(ranked)} sentences; fill in 'label', then `stance label --gold {output}`", err=True)
+    if fmt == "label-studio" and output.suffix.lower() != ".json":
+        raise_input(f"{output}: Label Studio tasks are JSON; name the output *.json")
+    if similar_to is not None and not similar_to.exists():
+        raise_input(f"{similar_to}: file not found")
+    ranked = suggest_sentences(_config(config, set_), n, output, similar_to, fmt, min_none_confidence)
+    then = "import it into Label Studio, label, export JSON" if fmt == "label-studio" else "fill in 'label'"
+    typer.echo(f"{output}: {len(ranked)} sentences; {then}, then `stance label --gold FILE`", err=True)
 
 
 _stage_command("train", "Train the configured classifier on the labelled sentences and log it to MLflow.")

@@ -57,9 +57,40 @@ def rank_for_labeling(labeled: pd.DataFrame, votes: np.ndarray, names: Sequence[
     return frame.head(n)[SUGGEST_COLUMNS].reset_index(drop=True)
 
 
+def rank_confident_misses(candidates: pd.DataFrame, model_probs: np.ndarray, labels: Sequence[str], none_label: str,
+                          candidate_vectors: np.ndarray, known_vectors: np.ndarray, known_texts: Sequence[str],
+                          n: int, min_none_confidence: float) -> pd.DataFrame:
+    """The ``n`` candidates the model calls ``none_label`` with at least ``min_none_confidence``
+    that sit nearest (cosine of unit vectors) to a known stance sentence: the confident misses
+    that uncertainty sampling never shows. Adds ``similar_to`` and ``similarity``."""
+    none_index = list(labels).index(none_label)
+    known_keys = {normalize_text(t) for t in known_texts}
+    similarity = candidate_vectors @ known_vectors.T
+    nearest = similarity.argmax(axis=1)
+    frame = candidates.reset_index(drop=True).copy()
+    frame["similarity"] = similarity[np.arange(len(frame)), nearest]
+    frame["similar_to"] = [known_texts[j] for j in nearest]
+    frame["model_stance"] = [labels[i] for i in model_probs.argmax(axis=1)]
+    frame["model_confidence"] = model_probs.max(axis=1)
+    confident_none = (model_probs.argmax(axis=1) == none_index) & (model_probs[:, none_index] >= min_none_confidence)
+    unseen = ~frame["text"].map(normalize_text).isin(known_keys)
+    frame = frame.loc[confident_none & unseen.to_numpy()]
+    frame = frame.sort_values(["similarity", "sentence_id"], ascending=[False, True], kind="mergesort")
+    frame["reason"] = [f"model says {none_label} ({p:.2f}) near a known stance sentence" for p in frame["model_confidence"]]
+    frame["weak_label"], frame["weak_confidence"] = frame["label"], frame["confidence"]
+    frame["votes"], frame["label"] = "", ""
+    return frame.head(n)[[*SUGGEST_COLUMNS, "similar_to", "similarity"]].reset_index(drop=True)
+
+
 def read_filled(path: Path, labels: Sequence[str]) -> pd.DataFrame:
-    """The rows of a filled-in suggestion file that carry a label (others are skipped)."""
+    """The rows of a filled-in suggestion file that carry a label (others are skipped): a
+    table with a ``label`` column, or a Label Studio JSON export (``.json``)."""
     from pipeline.io import read_table
+
+    if path.suffix.lower() == ".json":
+        from pipeline.labeling.label_studio import read_export
+
+        return read_export(path, labels)
 
     frame = read_table(path).reset_index(drop=True)
     missing = [c for c in ("doc_id", "text", "label") if c not in frame.columns]
