@@ -18,10 +18,12 @@ from pipeline.readers import SENTENCE_COLUMNS
 SCORE_COLUMNS = ("stance", "confidence", "error")
 
 
-def summary_columns(labels: Sequence[str], none_label: str) -> list[str]:
-    """The columns added to each article's own fields, in order."""
+def summary_columns(labels: Sequence[str], none_label: str, review: bool = False) -> list[str]:
+    """The columns added to each article's own fields, in order (with the review band, the
+    stance sentences the band accepted, ``n_accepted_<label>``, after the counts)."""
     stances = [label for label in labels if label != none_label]
-    return ["sentences", "scored", *[f"n_{label}" for label in labels], "dominant_stance",
+    accepted = [f"n_accepted_{label}" for label in stances] if review else []
+    return ["sentences", "scored", *[f"n_{label}" for label in labels], *accepted, "dominant_stance",
             *[column for label in stances for column in (f"top_{label}_text", f"top_{label}_confidence")], "error"]
 
 
@@ -43,6 +45,9 @@ def summarize_article(sentences: pd.DataFrame, labels: Sequence[str], none_label
     sums = scored.groupby("stance")["confidence"].sum().to_dict()
     row: dict[str, object] = {"sentences": int(real.sum()), "scored": len(scored)}
     row.update({f"n_{label}": int(counts.get(label, 0)) for label in labels})
+    if "review" in scored.columns:
+        accepted = scored.loc[scored["review"] == "accept", "stance"].value_counts().to_dict()
+        row.update({f"n_accepted_{label}": int(accepted.get(label, 0)) for label in labels if label != none_label})
     row["dominant_stance"] = dominant_stance(counts, sums, list(labels), none_label) if len(scored) else ""
     for label in labels:
         if label == none_label:
@@ -64,7 +69,7 @@ def summarize_article(sentences: pd.DataFrame, labels: Sequence[str], none_label
 def summarize_articles(scored: pd.DataFrame, labels: Sequence[str], none_label: str, text_column: str) -> pd.DataFrame:
     """One row per article of a chunk of scored sentences: the article's own fields
     (everything but the sentence and score columns) plus ``summary_columns``."""
-    dropped = {*SENTENCE_COLUMNS, *SCORE_COLUMNS, text_column, *[f"p_{label}" for label in labels]}
+    dropped = {*SENTENCE_COLUMNS, *SCORE_COLUMNS, "review", text_column, *[f"p_{label}" for label in labels]}
     fields = [column for column in scored.columns if column not in dropped]
     article = (scored["position"] == 0).cumsum().to_numpy()
     rows = []
@@ -72,4 +77,4 @@ def summarize_articles(scored: pd.DataFrame, labels: Sequence[str], none_label: 
         first = sentences.iloc[0]
         rows.append({**{column: first[column] for column in fields},
                      **summarize_article(sentences, labels, none_label, text_column)})
-    return pd.DataFrame(rows, columns=[*fields, *summary_columns(labels, none_label)])
+    return pd.DataFrame(rows, columns=[*fields, *summary_columns(labels, none_label, "review" in scored.columns)])

@@ -7,6 +7,7 @@ stderr and exit with status 2; nothing is written to the outputs or the store.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -207,12 +208,13 @@ def score(
     show: bool = typer.Option(False, "--show", metavar="", help="Also print each scored sentence with its stance (local engine, sentence level)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that score chunks in parallel [default: every core for tf-idf models, 1 for transformer models (they use every core already)]."),
     explain: bool = typer.Option(False, "--explain", metavar="", help="Add `evidence`: the n-grams that pushed a tf-idf model to its label, and the config's labeling functions that fire."),
+    review_band: Literal["on", "off"] = typer.Option("on", "--review-band", help="on: add `review` (accept / review) when the model has thresholds; off: today's columns only."),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.readers import input_kind
     from pipeline.registry import model_version
     from pipeline.score import (AlreadyComplete, ScoreOptions, load_model, load_predictor, model_identity,
-                                output_format, precheck_input, score_file)
+                                output_format, precheck_input, review_thresholds, score_file)
     from pipeline.score_workers import default_workers, uses_threads
     from pipeline.score_progress import scoring_progress
 
@@ -231,6 +233,7 @@ def score(
     else:
         precheck_input(input_path, output, options)
         predictor, labels = load_predictor(model)
+        options = dataclasses.replace(options, review=review_band == "on" and bool(review_thresholds(predictor)))
         try:
             with scoring_progress() as progress:
                 summary = score_file(input_path, output, predictor, labels, options, model_uri=model,

@@ -330,6 +330,16 @@ class GoldSetConfig(StrictModel):
         return self.name or re.sub(r"[^0-9a-z]+", "_", Path(self.path).stem.casefold()).strip("_") or "extra"
 
 
+class CalibrationConfig(StrictModel):
+    """Calibrated probabilities (pipeline/calibration.py), fitted on out-of-fold predictions."""
+
+    method: Literal["none", "auto", "temperature", "isotonic"] = Field(
+        default="none", description="auto: the one with the lower held-out ECE; temperature keeps every argmax; "
+        "none: the model's own probabilities")
+    folds: int = Field(default=3, ge=2, le=20, description="cross-fitting folds: the model is trained this many extra "
+                       "times, so calibration is for kinds that train in seconds")
+
+
 class TrainConfig(StrictModel):
     model: Annotated[str, AfterValidator(_trainable_kind)] = Field(
         default="tfidf_logreg", description="the classifier kind (pipeline/classifiers/registry.py); its settings "
@@ -351,6 +361,7 @@ class TrainConfig(StrictModel):
         "`target`; joint: one model reading joint_template (target and text).",
     )
     joint_template: str = "{target} [SEP] {text}"
+    calibration: CalibrationConfig = CalibrationConfig()
 
     @field_validator("extra_gold")
     @classmethod
@@ -378,6 +389,10 @@ class TrainConfig(StrictModel):
 
 class EvaluateConfig(StrictModel):
     calibration_bins: int = Field(default=10, ge=2, le=50)
+    target_precision: float | None = Field(
+        default=None, gt=0.0, le=1.0,
+        description="With train.calibration: per label, the lowest probability at which that label's out-of-fold "
+        "predictions reach this precision; stance score's review band accepts a row above it (null: no band).")
     f_avg_labels: list[str] = Field(
         default_factory=list,
         description="Labels whose F1s are averaged into test_f_avg (SemEval-2016: [FAVOR, AGAINST]); "
@@ -441,6 +456,17 @@ class Config(StrictModel):
         if len(labels) < 2 or len(set(labels)) != len(labels):
             raise ValueError("labels must list at least two distinct names")
         return labels
+
+    @model_validator(mode="after")
+    def _calibration_needs(self) -> "Config":
+        calibrated = self.train.calibration.method != "none"
+        if calibrated and self.train.target_aware:
+            raise ValueError("train.calibration is for text-only models; set it to none with train.target_mode "
+                             f"{self.train.target_mode}")
+        if self.evaluate.target_precision is not None and not calibrated:
+            raise ValueError("evaluate.target_precision chooses thresholds on out-of-fold predictions: it needs "
+                             "train.calibration.method other than none")
+        return self
 
     @model_validator(mode="after")
     def _none_label_listed(self) -> "Config":

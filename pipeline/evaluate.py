@@ -140,6 +140,9 @@ def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Se
             if averaged:
                 low, high = mean_f1_interval(y_true, y_pred, averaged, resamples, seed)
                 metrics.update({f"{prefix}_{name}_ci_low": low, f"{prefix}_{name}_ci_high": high})
+    metrics.update(ranking_metrics(y_true, predicted, labels, prefix))
+    if "review" in predicted.columns:
+        metrics.update(review_metrics(y_true, y_pred, predicted["review"].astype(str).to_numpy(), prefix, none_label))
     confidence = predicted["confidence"].to_numpy(dtype=float)
     correct = np.array(y_true) == np.array(y_pred)
     metrics[f"{prefix}_ece"], calibration = expected_calibration_error(confidence, correct, calibration_bins)
@@ -148,6 +151,64 @@ def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Se
     rows = gold.reset_index(drop=True)[[c for c in ("doc_id", "target", "text", "label") if c in gold.columns]]
     predictions = pd.concat([rows, predicted.reset_index(drop=True)], axis=1)
     return Evaluation(metrics, report, confusion_matrix(y_true, y_pred, labels=labels), predictions, calibration)
+
+
+def ranking_metrics(y_true: Sequence[str], predicted: pd.DataFrame, labels: Sequence[str], prefix: str) -> dict[str, float]:
+    """``{prefix}_average_precision_<label>``: the area under each label's precision-recall
+    curve, ranking every row by ``p_<label>`` (a label absent from the gold rows is left out)."""
+    from sklearn.metrics import average_precision_score
+
+    truth = np.asarray(y_true, dtype=object)
+    metrics = {}
+    for label in labels:
+        column = f"p_{label}"
+        if column in predicted.columns and (truth == label).any():
+            metrics[f"{prefix}_average_precision_{label}"] = float(
+                average_precision_score(truth == label, predicted[column].to_numpy(dtype=float)))
+    return metrics
+
+
+def review_metrics(y_true: Sequence[str], y_pred: Sequence[str], review: np.ndarray, prefix: str,
+                   none_label: str | None) -> dict[str, float]:
+    """The review band on labelled rows: ``{prefix}_review_share`` (rows an analyst must
+    read) and, with ``none_label``, ``{prefix}_accepted_stance_recall`` (gold stance rows
+    given a stance and accepted) and ``{prefix}_accepted_stance_precision``."""
+    accepted = review == "accept"
+    metrics = {f"{prefix}_review_share": float((~accepted).mean()) if len(review) else 0.0}
+    if none_label is not None:
+        is_stance, said = np.asarray(y_true) != none_label, np.asarray(y_pred) != none_label
+        taken = said & accepted
+        metrics[f"{prefix}_accepted_stance_recall"] = float(taken[is_stance].mean()) if is_stance.any() else 0.0
+        metrics[f"{prefix}_accepted_stance_precision"] = float(is_stance[taken].mean()) if taken.any() else 0.0
+    return metrics
+
+
+def plot_precision_recall(predictions: pd.DataFrame, labels: Sequence[str], path: Path, title: str) -> Path:
+    """One precision-recall curve per label (rows ranked by ``p_<label>``), its AP in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(5.0, 4.5))
+    truth = predictions["label"].astype(str).to_numpy()
+    for label in labels:
+        if (truth == label).any() and f"p_{label}" in predictions.columns:
+            scores = predictions[f"p_{label}"].to_numpy(dtype=float)
+            precision, recall, _ = precision_recall_curve(truth == label, scores)
+            ax.plot(recall, precision, label=f"{label} (AP {average_precision_score(truth == label, scores):.2f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def plot_confusion(confusion: np.ndarray, labels: Sequence[str], path: Path, title: str) -> Path:

@@ -89,9 +89,13 @@ class Explainer:
 def explainer_for(predictor: object, suite: LabelingSuite | None, k: int = TOP_NGRAMS) -> Explainer:
     """The explainer for a loaded model: n-gram weights when it is a ``tfidf_logreg`` (as the
     pyfunc wrapper or the classifier itself), labeling functions from ``suite``."""
+    from pipeline.classifiers.registry import innermost
+
     classifier = predictor
     unwrap = getattr(predictor, "unwrap_python_model", None)
     if unwrap is not None:
         classifier = getattr(unwrap(), "classifier", None)
+    if classifier is not None:
+        classifier = innermost(classifier)
     pipeline = getattr(classifier, "pipeline_", None) if getattr(classifier, "kind", "") == "tfidf_logreg" else None
     return Explainer(suite, NgramWeights.of(pipeline) if pipeline is not None else None, k)

@@ -77,6 +77,13 @@ def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
     return model, signature_labels(model.metadata.get_output_schema())
 
 
+def review_thresholds(predictor: object) -> dict[str, float]:
+    """The review band's thresholds of a loaded model ({} when it has none)."""
+    unwrap = getattr(predictor, "unwrap_python_model", None)
+    classifier = getattr(unwrap(), "classifier", None) if unwrap is not None else predictor
+    return dict(getattr(classifier, "thresholds", None) or {})
+
+
 def load_model(model_uri: str) -> Predictor:
     """The pyfunc model alone (what a scoring worker process loads)."""
     return load_predictor(model_uri)[0]
@@ -121,14 +128,15 @@ def text_problem(value: object, max_chars: int) -> str:
     return ""
 
 
-def output_columns(labels: Sequence[str], explain: bool = False) -> list[str]:
-    """The columns scoring adds to every row (``evidence`` with ``--explain``); an input
-    column of one of these names is refused."""
-    return ["stance", "confidence", *[f"p_{label}" for label in labels], "error", *(["evidence"] if explain else [])]
+def output_columns(labels: Sequence[str], explain: bool = False, review: bool = False) -> list[str]:
+    """The columns scoring adds to every row (``review`` with the review band, ``evidence``
+    with ``--explain``); an input column of one of these names is refused."""
+    return ["stance", "confidence", *[f"p_{label}" for label in labels], *(["review"] if review else []), "error",
+            *(["evidence"] if explain else [])]
 
 
 def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
-                max_chars: int, explainer: "Explainer | None" = None) -> pd.DataFrame:
+                max_chars: int, explainer: "Explainer | None" = None, review: bool = False) -> pd.DataFrame:
     """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error`` (and
     ``evidence`` from ``explainer``: :mod:`pipeline.explain`)."""
     problems = chunk[text_column].map(lambda v: text_problem(v, max_chars))
@@ -138,12 +146,14 @@ def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str]
     out["confidence"] = np.nan
     for label in labels:
         out[f"p_{label}"] = np.nan
+    if review:
+        out["review"] = ""
     if ok.any():
         inputs = pd.DataFrame({"text": chunk.loc[ok, text_column].astype(str).to_numpy()})
         if "target" in chunk.columns:  # target-aware models read it; text-only models ignore it
             inputs["target"] = chunk.loc[ok, "target"].astype(str).to_numpy()
         predicted = predictor.predict(inputs)
-        columns = [column for column in output_columns(labels) if column != "error"]
+        columns = [column for column in output_columns(labels, review=review) if column != "error"]
         out.loc[ok, columns] = predicted[columns].to_numpy()
     out["error"] = problems.to_numpy()
     out["confidence"] = out["confidence"].astype(float)
@@ -167,6 +177,7 @@ class ScoreOptions:
     articles: bool = False  # table rows are whole articles, split into sentences (.txt inputs always are)
     level: Literal["sentence", "article"] = "sentence"
     none_label: str = "none"
+    review: bool = False  # the model's review band (accept / review per row): models with thresholds only
 
 
 def _check_paths(input_path: Path, output_path: Path) -> None:
@@ -222,11 +233,11 @@ def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOpti
 
 
 def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_column: str,
-             explain: bool) -> pd.DataFrame:
+             explain: bool, review: bool) -> pd.DataFrame:
     """The chunk, once it has the text column and no column the scores would overwrite."""
     if text_column not in chunk.columns:
         raise _no_text_column(input_path, chunk.columns, text_column)
-    added = output_columns(labels, explain)
+    added = output_columns(labels, explain, review)
     clash = [c for c in added if c in chunk.columns]
     if clash:
         raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
@@ -235,8 +246,8 @@ def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_
 
 
 def _score_chunk(chunk: pd.DataFrame, predictor: Predictor, *, labels: tuple[str, ...], text_column: str,
-                 max_chars: int, explainer: "Explainer | None") -> pd.DataFrame:
-    return score_chunk(chunk, predictor, labels, text_column, max_chars, explainer)
+                 max_chars: int, explainer: "Explainer | None", review: bool) -> pd.DataFrame:
+    return score_chunk(chunk, predictor, labels, text_column, max_chars, explainer, review)
 
 
 def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
@@ -278,10 +289,12 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     try:
         if progress is not None:
             progress(state.rows_done, total)
-        pending = ((number, _checked(chunk, input_path, labels, options.text_column, explainer is not None))
+        pending = ((number, _checked(chunk, input_path, labels, options.text_column, explainer is not None,
+                                     options.review))
                    for number, chunk in enumerate(source.chunks) if number >= state.chunks_done)
         scorer = ChunkScorer(predictor, functools.partial(_score_chunk, labels=tuple(labels), text_column=options.text_column,
-                                                          max_chars=options.max_chars, explainer=explainer),
+                                                          max_chars=options.max_chars, explainer=explainer,
+                                                          review=options.review),
                              workers, load_model)
         for number, scored in scorer.map(pending):
             errors = int((scored["error"] != "").sum())

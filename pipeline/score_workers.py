@@ -57,7 +57,7 @@ def uses_threads(predictor: object) -> bool:
 
     try:
         classifier = predictor.unwrap_python_model().classifier  # type: ignore[attr-defined]
-        return registry.of(classifier).torch
+        return registry.of(registry.innermost(classifier)).torch
     except Exception:  # noqa: BLE001  not one of ours
         return True
 

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
@@ -202,7 +203,7 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
                    staging: Path) -> dict[str, float]:
     from pipeline import report_folders
     from pipeline.classifiers.registry import load_bundle
-    from pipeline.evaluate import plot_calibration, plot_confusion
+    from pipeline.evaluate import plot_calibration, plot_confusion, plot_precision_recall
     from pipeline.interrupts import held
     from pipeline.model_card import render_model_card
 
@@ -213,6 +214,12 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
     write_table(evaluation.predictions, staging / "test_predictions.csv")
     plot_confusion(evaluation.confusion, config.labels, staging / "confusion_matrix.png", f"{config.train.model} on gold test")
     plot_calibration(evaluation.calibration, staging / "calibration.png", f"{config.train.model} calibration")
+    plot_precision_recall(evaluation.predictions, config.labels, staging / "precision_recall.png",
+                          f"{config.train.model} on gold test")
+    before = uncalibrated_calibration(config, classifier, gold_test)
+    if before is not None:
+        plot_calibration(before[1], staging / "calibration_uncalibrated.png",
+                         f"{config.train.model} before calibration")
     metrics = dict(evaluation.metrics)
     extra_reports = {}
     scored_sets = {"test": (gold_test, evaluation.predictions)}  # what the gate may compare the champion on
@@ -303,9 +310,27 @@ def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: st
     from pipeline.classifiers.targeted import predict_frame
     from pipeline.evaluate import evaluate_predictions
 
-    return evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
-                                config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
-                                config.evaluate.bootstrap_resamples, config.seed, config.none_label)
+    evaluation = evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
+                                      config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
+                                      config.evaluate.bootstrap_resamples, config.seed, config.none_label)
+    uncalibrated = uncalibrated_calibration(config, classifier, gold)
+    if uncalibrated is not None:  # the same rows before calibration: how much it moved
+        evaluation.metrics[f"{name}_ece_uncalibrated"] = uncalibrated[0]
+    return evaluation
+
+
+def uncalibrated_calibration(config: Config, classifier: object,
+                             gold: pd.DataFrame) -> "tuple[float, pd.DataFrame] | None":
+    """ECE and reliability bins of a calibrated model's own (uncalibrated) probabilities;
+    None for a model without a calibrator."""
+    from pipeline.evaluate import expected_calibration_error
+
+    if getattr(classifier, "kind", "") != "calibrated":
+        return None
+    raw = classifier.uncalibrated_proba(gold["text"].astype(str).tolist())  # type: ignore[attr-defined]
+    truth = gold["label"].astype(str).to_numpy()
+    predicted = np.asarray(config.labels, dtype=object)[raw.argmax(axis=1)]
+    return expected_calibration_error(raw.max(axis=1), predicted == truth, config.evaluate.calibration_bins)
 
 
 def run_behaviour_suite(config: Config, classifier: object) -> "BehaviourResult":

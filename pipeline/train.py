@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -15,6 +16,9 @@ from pipeline.errors import InputError
 from pipeline.ingest import normalize_text
 
 
+log = logging.getLogger(__name__)
+
+MIN_GOLD_PER_LABEL = 10  # fewer gold training rows than this per label: calibrate on every row
 TRAIN_SOURCE = "train_source"  # the column naming where a training row came from (corpus_weak, statements, ...)
 SPAN_WORDS = 8  # a training sentence sharing this many consecutive words with an evaluation sentence is a leak
 
@@ -217,6 +221,51 @@ def _summed(results: Sequence[TrainResult]) -> dict[str, float]:
     return total
 
 
+def out_of_fold_probabilities(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None) -> np.ndarray:
+    """Each row's probabilities from a model trained on the other folds
+    (``train.calibration.folds``, stratified by label, seeded): predictions for rows the
+    predicting model did not train on, every row used."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = StratifiedKFold(n_splits=config.train.calibration.folds, shuffle=True, random_state=config.seed)
+    probs = np.zeros((len(rows), len(config.labels)))
+    labels = rows["label"].astype(str).to_numpy()
+    for fit_rows, held_rows in folds.split(np.zeros(len(rows)), labels):
+        fold = fit_classifier(config, rows.iloc[fit_rows].reset_index(drop=True), dev).classifier
+        probs[held_rows] = fold.predict_proba(rows["text"].iloc[held_rows].astype(str).tolist())
+    return probs
+
+
+def fit_calibrated(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None, result: TrainResult) -> TrainResult:
+    """Wrap the fitted model with a calibrator (and the review band's thresholds) fitted on
+    out-of-fold predictions for the gold training rows (weak labels are too noisy to
+    calibrate against); the model itself is the one fitted on every row."""
+    from pipeline.calibration import fit_calibrator, precision_thresholds
+    from pipeline.classifiers.calibrated import CalibratedClassifier
+
+    settings = config.train.calibration
+    started = time.perf_counter()
+    probs = out_of_fold_probabilities(config, rows, dev)
+    gold = (rows["label_source"] == "gold").to_numpy() if "label_source" in rows else np.ones(len(rows), dtype=bool)
+    if gold.sum() < MIN_GOLD_PER_LABEL * len(config.labels):
+        log.warning("train.calibration: only %d gold training rows; calibrating on all %d rows, weak labels included",
+                    int(gold.sum()), len(rows))
+        gold = np.ones(len(rows), dtype=bool)
+    truth = np.array([config.labels.index(label) for label in rows.loc[gold, "label"]])
+    fit = fit_calibrator(probs[gold], truth, settings.method, config.seed)
+    thresholds = {}
+    if config.evaluate.target_precision is not None:
+        thresholds = precision_thresholds(fit.calibrator.apply(probs[gold]), truth, config.labels,
+                                          config.evaluate.target_precision)
+    metrics = {**result.metrics, "calibration_rows": float(gold.sum()), "calibration_seconds": time.perf_counter() - started,
+               "calibration_oof_ece_before": fit.ece_before, "calibration_oof_ece_after": fit.ece_after,
+               "calibration_isotonic": float(fit.calibrator.method == "isotonic"),
+               "calibration_temperature": fit.calibrator.temperature,
+               **{f"calibration_heldout_ece_{name}": value for name, value in fit.held_out_ece.items()},
+               **{f"review_threshold_{label}": value for label, value in thresholds.items()}}
+    return TrainResult(CalibratedClassifier(result.classifier, fit.calibrator, thresholds), metrics)
+
+
 def fit_target_aware(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None = None) -> TrainResult:
     """Fit as ``train.target_mode`` says: the configured kind alone (``none``), once per
     target (``per_target``) or once on joint target+text (``joint``); for the last two,
@@ -225,7 +274,8 @@ def fit_target_aware(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | Non
 
     mode = config.train.target_mode
     if mode == "none":
-        return fit_classifier(config, rows, dev)
+        result = fit_classifier(config, rows, dev)
+        return result if config.train.calibration.method == "none" else fit_calibrated(config, rows, dev, result)
     if mode == "joint":
         template = config.train.joint_template
 

@@ -49,8 +49,11 @@ def align_columns(raw: np.ndarray, classes: Sequence[str], labels: Sequence[str]
     return probs
 
 
-def predictions_frame(probs: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
-    """The pyfunc output: ``stance``, ``confidence``, ``p_<label>`` per row."""
+def predictions_frame(probs: np.ndarray, labels: Sequence[str], thresholds: dict[str, float] | None = None) -> pd.DataFrame:
+    """The pyfunc output: ``stance``, ``confidence``, ``p_<label>`` per row, and with
+    ``thresholds`` (label -> the probability its predictions need, the review band) a
+    ``review`` column: ``accept`` when the predicted label's probability reaches its
+    threshold, else ``review``."""
     best = probs.argmax(axis=1) if len(probs) else np.array([], dtype=int)
     frame = pd.DataFrame({
         "stance": [labels[i] for i in best],
@@ -58,4 +61,7 @@ def predictions_frame(probs: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
     })
     for j, label in enumerate(labels):
         frame[f"p_{label}"] = probs[:, j] if len(probs) else np.array([], dtype=float)
+    if thresholds:
+        needed = np.array([thresholds.get(labels[i], np.inf) for i in best], dtype=float)
+        frame["review"] = np.where(frame["confidence"].to_numpy() >= needed, "accept", "review") if len(probs) else []
     return frame

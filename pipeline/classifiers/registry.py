@@ -46,6 +46,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("ensemble", "pipeline.classifiers.ensemble", "EnsembleClassifier", soft_targets=True, torch=True),
     Kind("per_target", "pipeline.classifiers.targeted", "PerTargetClassifier", trainable=False, target_aware=True),
     Kind("joint_target", "pipeline.classifiers.targeted", "JointTargetClassifier", trainable=False, target_aware=True),
+    Kind("calibrated", "pipeline.classifiers.calibrated", "CalibratedClassifier", trainable=False),
 )}
 
 
@@ -64,6 +65,14 @@ def get(name: str) -> Kind:
 def of(classifier: StanceClassifier) -> Kind:
     """The declared kind of a classifier object."""
     return get(getattr(classifier, "kind", ""))
+
+
+def innermost(classifier: StanceClassifier) -> StanceClassifier:
+    """The model a ``calibrated`` wrapper holds (itself for any other kind): what decides
+    the runtime (threads) and the features (n-gram evidence)."""
+    while getattr(classifier, "kind", "") == "calibrated":
+        classifier = classifier.model  # type: ignore[attr-defined]
+    return classifier
 
 
 def build(config: "Config", name: str | None = None) -> StanceClassifier:

@@ -102,7 +102,7 @@ def predict_frame(classifier: StanceClassifier, frame: pd.DataFrame) -> pd.DataF
     """``stance``, ``confidence``, ``p_<label>`` for each row of a ``text`` (+ ``target``) frame."""
     texts = frame["text"].astype(str).tolist()
     if not registry.of(classifier).target_aware:
-        return predictions_frame(classifier.predict_proba(texts), classifier.labels)
+        return predictions_frame(classifier.predict_proba(texts), classifier.labels, getattr(classifier, "thresholds", None))
     if TARGET_COLUMN not in frame.columns:
         raise InputError(f"input has no {TARGET_COLUMN!r} column; this model is target-aware "
                          f"(columns given: {', '.join(map(str, frame.columns))})")
