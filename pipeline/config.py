@@ -458,17 +458,6 @@ class Config(StrictModel):
         return labels
 
     @model_validator(mode="after")
-    def _calibration_needs(self) -> "Config":
-        calibrated = self.train.calibration.method != "none"
-        if calibrated and self.train.target_aware:
-            raise ValueError("train.calibration is for text-only models; set it to none with train.target_mode "
-                             f"{self.train.target_mode}")
-        if self.evaluate.target_precision is not None and not calibrated:
-            raise ValueError("evaluate.target_precision chooses thresholds on out-of-fold predictions: it needs "
-                             "train.calibration.method other than none")
-        return self
-
-    @model_validator(mode="after")
     def _none_label_listed(self) -> "Config":
         if self.none_label not in self.labels:
             raise ValueError(f"none_label {self.none_label!r} is not one of labels {self.labels}")
@@ -479,6 +468,17 @@ class Config(StrictModel):
             raise ValueError(f"evaluate.f_avg_labels {self.evaluate.f_avg_labels} must be among labels {self.labels}")
         if self.train.target_aware and self.data.dataset is None:
             raise ValueError(f"train.target_mode {self.train.target_mode!r} needs data.dataset (rows with a target)")
+        return self
+
+    @model_validator(mode="after")
+    def _calibration_needs(self) -> "Config":
+        calibrated = self.train.calibration.method != "none"
+        if calibrated and self.train.target_aware:
+            raise ValueError("train.calibration is for text-only models; set it to none with train.target_mode "
+                             f"{self.train.target_mode}")
+        if self.evaluate.target_precision is not None and not calibrated:
+            raise ValueError("evaluate.target_precision chooses thresholds on out-of-fold predictions: it needs "
+                             "train.calibration.method other than none")
         return self
 
     @property

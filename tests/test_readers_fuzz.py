@@ -42,7 +42,7 @@ def run(content: bytes, suffix: str, options: ScoreOptions = OPTIONS, out_suffix
             return None, None, exc
         result = read_output(out)
         assert len(result) == summary.rows == summary.scored + summary.errors
-        assert sorted(p.name for p in Path(folder).iterdir()) == sorted([source.name, out.name])
+        assert sorted(p.name for p in Path(folder).iterdir()) == sorted([source.name, out.name, f"{out.name}.provenance.json"])
         return summary, result, None
 
 

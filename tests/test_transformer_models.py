@@ -146,6 +146,8 @@ def test_shipped_model_configs_differ_from_default_only_in_train(name):
     default = load_config(repo / "configs" / "default.yaml").model_dump()
     config = load_config(repo / "configs" / f"{name}.yaml").model_dump()
     assert config["train"]["model"] == name
+    # the review band's target precision needs calibration, which the transformer configs leave off
+    default["evaluate"]["target_precision"] = None
     assert {k: v for k, v in config.items() if k != "train"} == {k: v for k, v in default.items() if k != "train"}
 
 
