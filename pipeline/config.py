@@ -336,8 +336,13 @@ class CalibrationConfig(StrictModel):
     method: Literal["none", "auto", "temperature", "isotonic"] = Field(
         default="none", description="auto: the one with the lower held-out ECE; temperature keeps every argmax; "
         "none: the model's own probabilities")
-    folds: int = Field(default=3, ge=2, le=20, description="cross-fitting folds: the model is trained this many extra "
-                       "times, so calibration is for kinds that train in seconds")
+    fit_on: Literal["cross_fit", "holdout"] = Field(
+        default="cross_fit", description="cross_fit: out-of-fold predictions of every row, the model trained `folds` "
+        "extra times (for kinds that train in seconds); holdout: `holdout_share` of the gold rows are kept out of "
+        "training and calibrated on (one training: for the transformer kinds)")
+    folds: int = Field(default=3, ge=2, le=20, description="cross_fit: folds (extra trainings)")
+    holdout_share: float = Field(default=0.1, gt=0.0, lt=0.5, description="holdout: share of the gold training rows "
+                                 "kept out of training, stratified by label")
 
 
 class TrainConfig(StrictModel):

@@ -236,28 +236,55 @@ def out_of_fold_probabilities(config: Config, rows: pd.DataFrame, dev: pd.DataFr
     return probs
 
 
-def fit_calibrated(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None, result: TrainResult) -> TrainResult:
-    """Wrap the fitted model with a calibrator (and the review band's thresholds) fitted on
-    out-of-fold predictions for the gold training rows (weak labels are too noisy to
-    calibrate against); the model itself is the one fitted on every row."""
-    from pipeline.calibration import fit_calibrator, precision_thresholds
-    from pipeline.classifiers.calibrated import CalibratedClassifier
-
-    settings = config.train.calibration
-    started = time.perf_counter()
-    probs = out_of_fold_probabilities(config, rows, dev)
+def calibration_rows(config: Config, rows: pd.DataFrame) -> np.ndarray:
+    """Which rows the calibrator may be fitted on: the gold ones (weak labels are too noisy
+    to calibrate against), or every row when there are too few gold rows."""
     gold = (rows["label_source"] == "gold").to_numpy() if "label_source" in rows else np.ones(len(rows), dtype=bool)
     if gold.sum() < MIN_GOLD_PER_LABEL * len(config.labels):
         log.warning("train.calibration: only %d gold training rows; calibrating on all %d rows, weak labels included",
                     int(gold.sum()), len(rows))
-        gold = np.ones(len(rows), dtype=bool)
-    truth = np.array([config.labels.index(label) for label in rows.loc[gold, "label"]])
-    fit = fit_calibrator(probs[gold], truth, settings.method, config.seed)
+        return np.ones(len(rows), dtype=bool)
+    return gold
+
+
+def fit_with_calibration(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None) -> TrainResult:
+    """``train.calibration.fit_on``: ``cross_fit`` trains on every row and calibrates on
+    out-of-fold predictions; ``holdout`` keeps a stratified share of the gold rows out of
+    training and calibrates on the model's predictions for them."""
+    settings = config.train.calibration
+    started = time.perf_counter()
+    if settings.fit_on == "cross_fit":
+        result = fit_classifier(config, rows, dev)
+        probs = out_of_fold_probabilities(config, rows, dev)
+        usable = calibration_rows(config, rows)
+        return fit_calibrated(config, result, probs[usable], rows.loc[usable, "label"], started)
+    from sklearn.model_selection import train_test_split
+
+    candidates = np.flatnonzero(calibration_rows(config, rows))
+    _, held = train_test_split(candidates, test_size=settings.holdout_share, random_state=config.seed,
+                               stratify=rows["label"].to_numpy()[candidates])
+    kept = np.setdiff1d(np.arange(len(rows)), held)
+    result = fit_classifier(config, rows.iloc[kept].reset_index(drop=True), dev)
+    probs = result.classifier.predict_proba(rows["text"].iloc[held].astype(str).tolist())
+    result.metrics["calibration_holdout_rows"] = float(len(held))
+    return fit_calibrated(config, result, probs, rows["label"].iloc[held], started)
+
+
+def fit_calibrated(config: Config, result: TrainResult, probs: np.ndarray, labels: pd.Series,
+                   started: float) -> TrainResult:
+    """Wrap the fitted model with a calibrator (and the review band's thresholds) fitted on
+    ``probs``, predictions for rows the predicting model did not train on, against their
+    ``labels``."""
+    from pipeline.calibration import fit_calibrator, precision_thresholds
+    from pipeline.classifiers.calibrated import CalibratedClassifier
+
+    truth = np.array([config.labels.index(label) for label in labels])
+    fit = fit_calibrator(probs, truth, config.train.calibration.method, config.seed)
     thresholds = {}
     if config.evaluate.target_precision is not None:
-        thresholds = precision_thresholds(fit.calibrator.apply(probs[gold]), truth, config.labels,
+        thresholds = precision_thresholds(fit.calibrator.apply(probs), truth, config.labels,
                                           config.evaluate.target_precision)
-    metrics = {**result.metrics, "calibration_rows": float(gold.sum()), "calibration_seconds": time.perf_counter() - started,
+    metrics = {**result.metrics, "calibration_rows": float(len(truth)), "calibration_seconds": time.perf_counter() - started,
                "calibration_oof_ece_before": fit.ece_before, "calibration_oof_ece_after": fit.ece_after,
                "calibration_isotonic": float(fit.calibrator.method == "isotonic"),
                "calibration_temperature": fit.calibrator.temperature,
@@ -274,8 +301,9 @@ def fit_target_aware(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | Non
 
     mode = config.train.target_mode
     if mode == "none":
-        result = fit_classifier(config, rows, dev)
-        return result if config.train.calibration.method == "none" else fit_calibrated(config, rows, dev, result)
+        if config.train.calibration.method == "none":
+            return fit_classifier(config, rows, dev)
+        return fit_with_calibration(config, rows, dev)
     if mode == "joint":
         template = config.train.joint_template
 

@@ -138,3 +138,25 @@ def test_calibration_is_for_text_only_models():
     semeval = Path(__file__).resolve().parents[1] / "configs" / "semeval2016.yaml"  # per-target models
     with pytest.raises(ConfigError, match="train.calibration is for text-only models"):
         load_config(semeval, ["train.calibration.method=auto"])
+
+
+def test_holdout_calibration_keeps_its_rows_out_of_training(tiny_config, workdir, monkeypatch):
+    from pipeline import train as train_module
+
+    fitted_on: list[int] = []
+    original = train_module.fit_classifier
+
+    def counting(config, rows, dev=None):
+        fitted_on.append(len(rows))
+        return original(config, rows, dev)
+
+    monkeypatch.setattr(train_module, "fit_classifier", counting)
+    config = load_config(tiny_config, ["train.calibration.method=temperature", "train.calibration.fit_on=holdout",
+                                       "train.calibration.holdout_share=0.25"])
+    rows = pd.DataFrame({"doc_id": "d", "text": [f"sentence {i} about troops" for i in range(40)],
+                         "label": (["support", "conditional", "rule_out", "none"] * 10), "label_source": "gold",
+                         "confidence": 1.0})
+    result = train_module.fit_target_aware(config, rows)
+    assert fitted_on == [30]  # one training, without the 10 held-out rows
+    assert result.metrics["calibration_rows"] == 10 and result.metrics["calibration_holdout_rows"] == 10
+    assert result.classifier.kind == "calibrated"
