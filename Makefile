@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo report test test-fast ui bench mutation clean
+.PHONY: setup demo report lint test test-fast ui bench mutation clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,10 @@ report: setup
 	$(BIN)/stance score $(REPORT_ARTICLES) --output reports/scored-2022-2023.parquet
 	$(BIN)/stance report reports/scored-2022-2023.parquet --output reports/report-2022-2023.html
 
-test: setup
+lint: setup  ## pyflakes and bugbear's bug patterns (pyproject's [tool.ruff])
+	$(BIN)/python -m ruff check pipeline tests bench
+
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -138,7 +138,7 @@ def cross_validation_folds(examples: pd.DataFrame, folds: int, seed: int) -> lis
     copies = []
     for _, held in splitter.split(firsts, firsts["target"] + "|" + firsts["gold_label"]):
         dev_docs = set(firsts["doc_id"].iloc[held])
-        copies.append(pool.assign(split=pool["doc_id"].map(lambda d: "dev" if d in dev_docs else "train")))
+        copies.append(pool.assign(split=pool["doc_id"].map(lambda d: "dev" if d in dev_docs else "train")))  # noqa: B023 (applied at once)
     return copies
 
 
