@@ -166,7 +166,10 @@ def run_train(config: Config) -> dict[str, float]:
                                           target_column=config.train.target_aware)
     run_id = tracking.active_run_id()
     TrainRecord(model_uri, run_id, config.train.model, config.config_hash(), result.metrics).write(paths.train_info)
-    log.info("train: %s on %d rows in %.1fs -> %s", config.train.model, len(rows), result.metrics["train_seconds"], model_uri)
+    calibrated = (f", calibrated in {result.metrics['calibration_seconds']:.1f}s"
+                  if "calibration_seconds" in result.metrics else "")
+    log.info("train: %s on %d rows in %.1fs%s -> %s", config.train.model, len(rows), result.metrics["train_seconds"],
+             calibrated, model_uri)
     return result.metrics
 
 
