@@ -15,13 +15,27 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Literal, Sequence
 
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
 
-TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
+TableFormat = Literal["csv", "jsonl", "parquet"]
+# The one place a file extension is mapped to a table format (stage files, gold sets,
+# scoring input and output, reports' inputs).
+TABLE_FORMATS: dict[str, TableFormat] = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+TABLE_SUFFIXES = tuple(TABLE_FORMATS)
+
+
+def table_format(path: Path, also: Sequence[str] = ()) -> TableFormat:
+    """The table format ``path``'s extension names; an unknown one is an ``InputError``
+    that lists the table extensions (and ``also``: other inputs the caller accepts)."""
+    fmt = TABLE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        accepted = ", ".join((*TABLE_SUFFIXES, *also))
+        raise InputError(f"{path}: unknown extension {path.suffix.lower()!r}; expected one of {accepted}")
+    return fmt
 _HEADER_LINE = re.compile(r"^(Title|Date|Source|URL|Author):[ \t]*(.*)$")
 _DATE_PREFIX = re.compile(r"^(\d{4})(\d{2})(\d{2})")
 ARTICLE_COLUMNS = ["doc_id", "text", "title", "date", "source", "body_offset"]
@@ -55,13 +69,11 @@ def current_umask() -> int:
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write a DataFrame as CSV, JSONL or Parquet (by extension), atomically."""
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise InputError(f"{path}: unknown output extension {suffix!r}; expected one of {', '.join(TABLE_SUFFIXES)}")
+    fmt = table_format(path)
     with atomic_path(path) as tmp:
-        if suffix == ".csv":
+        if fmt == "csv":
             frame.to_csv(tmp, index=False)
-        elif suffix == ".jsonl":
+        elif fmt == "jsonl":
             frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
         else:
             frame.to_parquet(tmp, index=False)
@@ -72,19 +84,17 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read a whole CSV, JSONL or Parquet table (for stage files and gold sets)."""
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    suffix = path.suffix.lower()
+    fmt = table_format(path)
     try:
-        if suffix == ".csv":
+        if fmt == "csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        if suffix == ".jsonl":
+        if fmt == "jsonl":
             return pd.DataFrame(list(json_records(path)))
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
+        return pd.read_parquet(path)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
     except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot be read as {suffix[1:]}: {first_line(exc)}") from None
-    raise InputError(f"{path}: unknown extension {suffix!r}; expected .csv, .jsonl, .parquet or .txt")
+        raise InputError(f"{path}: cannot be read as {fmt}: {first_line(exc)}") from None
 
 
 def digest_files(files: Iterable[Path], name_separator: bytes = b"") -> str:

@@ -20,9 +20,8 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
-from pipeline.io import TABLE_SUFFIXES, article_files, check_encoding, decoded_lines, json_records
+from pipeline.io import article_files, check_encoding, decoded_lines, json_records, table_format
 
-INPUT_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
 MAX_FIELD_CHARS = 16 * 1024 * 1024  # a CSV field longer than this is a broken file, not a long text
 SENTENCE_COLUMNS = ("position", "char_start", "char_end")
 
@@ -37,12 +36,9 @@ class InputRows:
 
 def input_kind(path: Path) -> str:
     """``txt`` for an article file or folder, else the table extension without the dot."""
-    if path.is_dir():
+    if path.is_dir() or path.suffix.lower() == ".txt":
         return "txt"
-    suffix = path.suffix.lower()
-    if suffix not in INPUT_SUFFIXES:
-        raise InputError(f"{path}: unknown extension {suffix!r}; expected one of {', '.join(INPUT_SUFFIXES)} or a folder of .txt")
-    return suffix[1:]
+    return table_format(path, also=(".txt or a folder of .txt",))
 
 
 def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:

@@ -19,17 +19,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
-from pipeline.io import TABLE_SUFFIXES, atomic_path
+from pipeline.io import atomic_path, table_format
 
 PARQUET_ROW_GROUP_ROWS = 65_536
 
 
 def output_format(path: Path) -> str:
     """``csv``, ``jsonl`` or ``parquet`` from the output's extension."""
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise InputError(f"{path}: unknown output extension {suffix!r}; expected one of {', '.join(TABLE_SUFFIXES)}")
-    return suffix[1:]
+    return table_format(path)
 
 
 def as_text(value: object) -> str | None:
