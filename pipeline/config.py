@@ -128,11 +128,18 @@ class DataConfig(StrictModel):
         "are gold, its dev/test splits replace gold_dev/gold_test.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dataset_mode_defaults(cls, values: Any) -> Any:
+        """A dataset brings its own dev/test splits: the article-mode gold files default to off."""
+        if isinstance(values, dict) and values.get("dataset") is not None:
+            return {"gold_dev": None, "gold_test": None, **values}
+        return values
+
     @model_validator(mode="after")
     def _dataset_replaces_gold_files(self) -> "DataConfig":
         if self.dataset is not None:
-            given = [key for key in ("gold_dev", "gold_test", "gold_refs")
-                     if key in self.model_fields_set and getattr(self, key) is not None]
+            given = [key for key in ("gold_dev", "gold_test", "gold_refs") if getattr(self, key) is not None]
             if given:
                 raise ValueError(f"data.dataset brings its own dev/test splits: set {', '.join(given)} to null")
         return self
@@ -474,6 +481,18 @@ class Config(StrictModel):
         if self.train.target_aware and self.data.dataset is None:
             raise ValueError(f"train.target_mode {self.train.target_mode!r} needs data.dataset (rows with a target)")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dataset_labels_are_gold(cls, values: Any) -> Any:
+        """A dataset carries its own labels: the labeling-function suite defaults to none
+        (naming one is refused by the label stage, which says why)."""
+        if not isinstance(values, dict) or not isinstance(values.get("data"), dict):
+            return values
+        if values["data"].get("dataset") is None:
+            return values
+        label = values.get("label") if isinstance(values.get("label"), dict) else {}
+        return {**values, "label": {"functions": None, **label}}
 
     @model_validator(mode="after")
     def _calibration_needs(self) -> "Config":

@@ -100,3 +100,14 @@ def test_a_yaml_syntax_error_is_one_line_with_its_line_and_column(tmp_path):
     assert "\n" not in message
     assert message == (f"{path} line 3, column 5: not valid YAML: expected ',' or ']', but got ':' "
                        "(while parsing a flow sequence from line 2)")
+
+
+def test_a_dataset_config_needs_no_nulls_to_cancel_the_article_defaults(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("labels: [FAVOR, AGAINST, NONE]\nnone_label: NONE\ndata:\n  dataset:\n    text_column: Tweet\n"
+                    "    targets: [{target_column: Target, label_column: Stance}]\n"
+                    "    files: [{path: x.csv, split: train}]\n", encoding="utf-8")
+    config = load_config(path)
+    assert (config.data.gold_dev, config.data.gold_test, config.label.functions) == (None, None, None)
+    with pytest.raises(ConfigError, match="brings its own dev/test splits: set gold_dev to null"):
+        load_config(path, ["data.gold_dev=data/gold/dev.csv"])
