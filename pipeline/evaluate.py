@@ -19,6 +19,7 @@ class Evaluation:
     confusion: np.ndarray
     predictions: pd.DataFrame
     calibration: pd.DataFrame
+    calibration_uncalibrated: pd.DataFrame | None = None  # a calibrated model's own bins, before its calibrator
 
     @property
     def misclassified(self) -> pd.DataFrame:

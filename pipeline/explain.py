@@ -89,12 +89,9 @@ class Explainer:
 def explainer_for(predictor: object, suite: LabelingSuite | None, k: int = TOP_NGRAMS) -> Explainer:
     """The explainer for a loaded model: n-gram weights when it is a ``tfidf_logreg`` (as the
     pyfunc wrapper or the classifier itself), labeling functions from ``suite``."""
-    from pipeline.classifiers.registry import innermost
+    from pipeline.classifiers.registry import innermost, served
 
-    classifier = predictor
-    unwrap = getattr(predictor, "unwrap_python_model", None)
-    if unwrap is not None:
-        classifier = getattr(unwrap(), "classifier", None)
+    classifier = served(predictor)
     if classifier is not None:
         classifier = innermost(classifier)
     pipeline = getattr(classifier, "pipeline_", None) if getattr(classifier, "kind", "") == "tfidf_logreg" else None

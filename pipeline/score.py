@@ -79,9 +79,9 @@ def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
 
 def review_thresholds(predictor: object) -> dict[str, float]:
     """The review band's thresholds of a loaded model ({} when it has none)."""
-    unwrap = getattr(predictor, "unwrap_python_model", None)
-    classifier = getattr(unwrap(), "classifier", None) if unwrap is not None else predictor
-    return dict(getattr(classifier, "thresholds", None) or {})
+    from pipeline.classifiers.registry import served
+
+    return dict(getattr(served(predictor), "thresholds", None) or {})
 
 
 def load_model(model_uri: str) -> Predictor:

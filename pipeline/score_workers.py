@@ -55,11 +55,8 @@ def uses_threads(predictor: object) -> bool:
     the transformer kinds. Unknown predictors count as such (the safe side)."""
     from pipeline.classifiers import registry
 
-    try:
-        classifier = predictor.unwrap_python_model().classifier  # type: ignore[attr-defined]
-        return registry.of(registry.innermost(classifier)).torch
-    except Exception:  # noqa: BLE001  not one of ours
-        return True
+    classifier = registry.served(predictor)
+    return True if classifier is None else registry.of(registry.innermost(classifier)).torch
 
 
 def default_workers(predictor: object) -> int:

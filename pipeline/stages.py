@@ -9,6 +9,7 @@ writes the files between them and logs what each stage did.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -219,9 +220,8 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
     plot_calibration(evaluation.calibration, staging / "calibration.png", f"{config.train.model} calibration")
     plot_precision_recall(evaluation.predictions, config.labels, staging / "precision_recall.png",
                           f"{config.train.model} on gold test")
-    before = uncalibrated_calibration(config, classifier, gold_test)
-    if before is not None:
-        plot_calibration(before[1], staging / "calibration_uncalibrated.png",
+    if evaluation.calibration_uncalibrated is not None:
+        plot_calibration(evaluation.calibration_uncalibrated, staging / "calibration_uncalibrated.png",
                          f"{config.train.model} before calibration")
     metrics = dict(evaluation.metrics)
     extra_reports = {}
@@ -317,9 +317,11 @@ def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: st
                                       config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
                                       config.evaluate.bootstrap_resamples, config.seed, config.none_label)
     uncalibrated = uncalibrated_calibration(config, classifier, gold)
-    if uncalibrated is not None:  # the same rows before calibration: how much it moved
-        evaluation.metrics[f"{name}_ece_uncalibrated"] = uncalibrated[0]
-    return evaluation
+    if uncalibrated is None:
+        return evaluation
+    ece, bins = uncalibrated  # the same rows before calibration: how much it moved
+    return dataclasses.replace(evaluation, metrics={**evaluation.metrics, f"{name}_ece_uncalibrated": ece},
+                               calibration_uncalibrated=bins)
 
 
 def uncalibrated_calibration(config: Config, classifier: object,

@@ -67,6 +67,18 @@ def of(classifier: StanceClassifier) -> Kind:
     return get(getattr(classifier, "kind", ""))
 
 
+def served(model: object) -> StanceClassifier | None:
+    """The classifier behind a loaded model: the bundle inside our MLflow pyfunc wrapper,
+    the object itself when it is a classifier already, None for anything else."""
+    unwrap = getattr(model, "unwrap_python_model", None)
+    if unwrap is not None:
+        try:
+            return getattr(unwrap(), "classifier", None)
+        except Exception:  # noqa: BLE001  a pyfunc model of another flavour
+            return None
+    return model if getattr(model, "kind", None) in KINDS else None  # type: ignore[return-value]
+
+
 def innermost(classifier: StanceClassifier) -> StanceClassifier:
     """The model a ``calibrated`` wrapper holds (itself for any other kind): what decides
     the runtime (threads) and the features (n-gram evidence)."""
