@@ -245,11 +245,6 @@ def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_
     return chunk
 
 
-def _score_chunk(chunk: pd.DataFrame, predictor: Predictor, *, labels: tuple[str, ...], text_column: str,
-                 max_chars: int, explainer: "Explainer | None", review: bool) -> pd.DataFrame:
-    return score_chunk(chunk, predictor, labels, text_column, max_chars, explainer, review)
-
-
 def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
                options: ScoreOptions = ScoreOptions(), *, model_uri: str = "", model_id: str = "",
                model_version: str = "", resume: bool = False,
@@ -292,7 +287,7 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
         pending = ((number, _checked(chunk, input_path, labels, options.text_column, explainer is not None,
                                      options.review))
                    for number, chunk in enumerate(source.chunks) if number >= state.chunks_done)
-        scorer = ChunkScorer(predictor, functools.partial(_score_chunk, labels=tuple(labels), text_column=options.text_column,
+        scorer = ChunkScorer(predictor, functools.partial(score_chunk, labels=tuple(labels), text_column=options.text_column,
                                                           max_chars=options.max_chars, explainer=explainer,
                                                           review=options.review),
                              workers, load_model)

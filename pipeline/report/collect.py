@@ -11,6 +11,7 @@ read: sentence level (a ``stance`` column, one row per sentence) and article lev
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 import re
 from collections import Counter
@@ -356,15 +357,10 @@ def collect(path: Path, *, period: Period = "month", group: str | None = None, n
     data.group = None if source is None else source.split(":")[-1]
     collector = _Collector(data, evidence_per_cell, source, text_column)
     fold = collector.sentence_chunk if level == "sentence" else collector.article_chunk
-    for chunk in _chain(first, rest):
+    for chunk in itertools.chain([first], rest):
         fold(chunk)
     result = collector.finish()
     if result.dated and set(result.by_period) <= {UNDATED} and result.scored:
         log.warning("%s: no row has a date (YYYY-MM-DD): the report has no charts over time", path)
         result.dated = False
     return result
-
-
-def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    yield first
-    yield from rest
