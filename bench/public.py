@@ -23,7 +23,6 @@ import itertools
 import re
 import sys
 from pathlib import Path
-from typing import get_args
 
 import pandas as pd
 
@@ -33,7 +32,8 @@ sys.path.insert(0, str(REPO))
 from pipeline.classifiers.base import predictions_frame  # noqa: E402
 from pipeline.classifiers.targeted import predict_frame  # noqa: E402
 from pipeline.train import fit_target_aware  # noqa: E402
-from pipeline.config import Config, TrainConfig, load_config  # noqa: E402
+from pipeline.classifiers.registry import trainable_names  # noqa: E402
+from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool  # noqa: E402
 from pipeline.evaluate import evaluate_predictions  # noqa: E402
 from pipeline.train import training_rows  # noqa: E402
@@ -166,7 +166,7 @@ def run_tuning(datasets: list[str], models: list[str], modes: list[str], grid: d
 
 
 def main() -> None:
-    available = list(get_args(TrainConfig.model_fields["model"].annotation))
+    available = trainable_names()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--models", nargs="+", choices=available, default=None,

@@ -60,7 +60,7 @@ def test_shared_data_placeholder_uses_env(monkeypatch, tmp_path):
 
 def test_tfidf_char_analyzer_reaches_the_vectorizer():
     from pipeline.classifiers.tfidf import build_pipeline
-    from pipeline.config import TfidfLogregConfig
+    from pipeline.classifiers.settings import TfidfLogregConfig
 
     def char_features(analyzer: str) -> set[str]:
         pipeline = build_pipeline(TfidfLogregConfig(char_analyzer=analyzer, char_ngram_min=3, char_ngram_max=3), seed=1)

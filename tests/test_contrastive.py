@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.classifiers.contrastive import contrastive_pairs
-from pipeline.config import EmbedLogregConfig
+from pipeline.classifiers.settings import EmbedLogregConfig
 
 LABELS = ["support", "rule_out", "none"]
 TEXTS = ["Britain is ready to send troops.", "Italy will not send troops.", "It rained in Rome.",

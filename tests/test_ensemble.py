@@ -10,7 +10,8 @@ import pytest
 from pipeline.classifiers.registry import load_bundle
 from pipeline.classifiers.ensemble import EnsembleClassifier
 from pipeline.classifiers.tfidf import TfidfLogreg
-from pipeline.config import EnsembleConfig, TfidfLogregConfig, load_config
+from pipeline.classifiers.settings import EnsembleConfig, TfidfLogregConfig
+from pipeline.config import load_config
 from pipeline.errors import ConfigError
 
 LABELS = ["support", "conditional", "rule_out", "none"]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline.classifiers.tfidf import TfidfLogreg
 from pipeline.cli import app
-from pipeline.config import TfidfLogregConfig
+from pipeline.classifiers.settings import TfidfLogregConfig
 from pipeline.errors import InputError
 from pipeline.explain import Explainer, NgramWeights, explainer_for
 from pipeline.labeling.suites import get_suite

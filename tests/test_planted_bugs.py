@@ -75,7 +75,7 @@ def test_class_weight_balanced_reaches_logistic_regression():
     """Nine `none` rows and one `support` row: balanced weights give the rare class ~9x the
     weight, so an unseen neutral text leans far more to `support` than unweighted."""
     from pipeline.classifiers.tfidf import TfidfLogreg
-    from pipeline.config import TfidfLogregConfig
+    from pipeline.classifiers.settings import TfidfLogregConfig
 
     texts = [f"routine news item number {i}" for i in range(9)] + ["we will send troops"]
     targets = ["none"] * 9 + ["support"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.config import EmbedLogregConfig, FinetuneConfig
+from pipeline.classifiers.settings import EmbedLogregConfig, FinetuneConfig
 from pipeline.errors import ModelError
 pytestmark = pytest.mark.slow
 LABELS = ["support", "conditional", "rule_out", "none"]

@@ -17,7 +17,8 @@ import pytest
 from pipeline.classifiers.finetune import balanced_weights, early_stopping_split, target_matrix
 from pipeline.classifiers.torch_utils import batched_inference, bucketed_batches, length_sorted_batches
 from pipeline.classifiers.weights import WEIGHTS_PACKAGE, resolve_model_dir
-from pipeline.config import EmbedLogregConfig, FinetuneConfig, load_config
+from pipeline.classifiers.settings import EmbedLogregConfig, FinetuneConfig
+from pipeline.config import load_config
 from pipeline.errors import ConfigError, ModelError
 
 LABELS = ["support", "conditional", "rule_out", "none"]

@@ -21,7 +21,7 @@ from pipeline.classifiers.torch_utils import (
     seed_torch,
     set_threads,
 )
-from pipeline.config import EmbedLogregConfig
+from pipeline.classifiers.settings import EmbedLogregConfig
 
 log = logging.getLogger(__name__)
 

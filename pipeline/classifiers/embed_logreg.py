@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from pipeline.classifiers import registry
 from pipeline.classifiers.base import align_columns, write_manifest
 from pipeline.classifiers.embeddings import embed_texts
 from pipeline.classifiers.weights import (
@@ -25,7 +26,8 @@ from pipeline.classifiers.weights import (
     copy_model_files,
     resolve_model_dir,
 )
-from pipeline.config import Config, EmbedLogregConfig
+from pipeline.classifiers.settings import EmbedLogregConfig
+from pipeline.config import Config
 
 ENCODER_DIR = "encoder"
 MODEL_FILE = "logreg.joblib"
@@ -88,7 +90,9 @@ class EmbedLogreg:
 
     @classmethod
     def from_config(cls, config: Config) -> "EmbedLogreg":
-        return cls(config.labels, getattr(config.train, cls.kind), config.seed)
+        settings = registry.settings(config, cls.kind)
+        assert isinstance(settings, EmbedLogregConfig)
+        return cls(config.labels, settings, config.seed)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "EmbedLogreg":

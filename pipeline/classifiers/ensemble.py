@@ -16,6 +16,7 @@ import pandas as pd
 
 from pipeline.classifiers import registry
 from pipeline.classifiers.base import StanceClassifier, write_manifest
+from pipeline.classifiers.settings import EnsembleConfig
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -55,7 +56,8 @@ class EnsembleClassifier:
     @classmethod
     def from_config(cls, config: "Config") -> "EnsembleClassifier":
         """Each member built as it would be alone, from its own config section."""
-        settings = config.train.ensemble
+        settings = registry.settings(config, cls.kind)
+        assert isinstance(settings, EnsembleConfig)
         return cls(config.labels, [registry.build(config, kind) for kind in settings.members],
                    settings.normalized_weights())
 

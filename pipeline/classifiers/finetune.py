@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from pipeline.classifiers import runtime
+from pipeline.classifiers import registry
 from pipeline.classifiers.base import write_manifest
 from pipeline.classifiers.torch_utils import (
     Tokenized,
@@ -31,7 +32,8 @@ from pipeline.classifiers.torch_utils import (
     set_threads,
 )
 from pipeline.classifiers.weights import check_model_dir, resolve_model_dir
-from pipeline.config import Config, FinetuneConfig
+from pipeline.classifiers.settings import FinetuneConfig
+from pipeline.config import Config
 from pipeline.errors import ModelError
 from pipeline.ingest import normalize_text
 
@@ -262,7 +264,9 @@ class FinetuneClassifier:
 
     @classmethod
     def from_config(cls, config: Config) -> "FinetuneClassifier":
-        return cls(config.labels, getattr(config.train, cls.kind), config.seed)
+        settings = registry.settings(config, cls.kind)
+        assert isinstance(settings, FinetuneConfig)
+        return cls(config.labels, settings, config.seed)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "FinetuneClassifier":

@@ -12,8 +12,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from pipeline.classifiers import registry
 from pipeline.classifiers.base import align_columns, write_manifest
-from pipeline.config import Config, TfidfLogregConfig
+from pipeline.classifiers.settings import TfidfLogregConfig
+from pipeline.config import Config
 
 MODEL_FILE = "model.joblib"
 
@@ -61,7 +63,9 @@ class TfidfLogreg:
 
     @classmethod
     def from_config(cls, config: Config) -> "TfidfLogreg":
-        return cls(config.labels, getattr(config.train, cls.kind), config.seed)
+        settings = registry.settings(config, cls.kind)
+        assert isinstance(settings, TfidfLogregConfig)
+        return cls(config.labels, settings, config.seed)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "TfidfLogreg":
