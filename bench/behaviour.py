@@ -24,6 +24,7 @@ from common import REPO, at_repo_root  # noqa: E402
 
 from pipeline.behaviour import expand_suite, load_suite, score_suite  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
+from pipeline.environment import set_up_environment  # noqa: E402
 
 
 def predict(model: str, texts: list[str]) -> list[str]:
@@ -39,6 +40,7 @@ def predict(model: str, texts: list[str]) -> list[str]:
 
 
 def main() -> None:
+    set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="MLflow model URI or bundle folder")
     parser.add_argument("--suite", type=Path, default=REPO / "data" / "behaviour" / "suite.yaml")

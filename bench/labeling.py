@@ -30,6 +30,7 @@ from pipeline.io import read_articles  # noqa: E402
 from pipeline.labeling.gold import load_bank, load_gold, load_gold_refs  # noqa: E402
 from pipeline.labeling.stage import label_sentences  # noqa: E402
 from pipeline.labeling.suites import get_suite  # noqa: E402
+from pipeline.environment import set_up_environment  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,6 +109,7 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
+    set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-real", action="store_true", help="only the sample corpus")
     parser.add_argument("--no-embedding", action="store_true", help="skip the embedding labeler")

@@ -28,6 +28,7 @@ from common import CONFIGS, REPO, TrainingSetup, at_repo_root, score_sets, train
 
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.train import fit_classifier  # noqa: E402
+from pipeline.environment import set_up_environment  # noqa: E402
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 SETS = (("test", "gold test"), ("challenge", "challenge"), ("real_test", "real-corpus gold test"))
@@ -105,6 +106,7 @@ def plot(results: pd.DataFrame, path: Path) -> Path:
 
 
 def main() -> None:
+    set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=tuple(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))

@@ -34,6 +34,7 @@ from common import CONFIGS, TrainingSetup, at_repo_root, score_sets, training_se
 from pipeline.classifiers.registry import load_bundle  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.train import fit_classifier, fit_target_aware  # noqa: E402
+from pipeline.environment import set_up_environment  # noqa: E402
 
 KINDS = tuple(CONFIGS)
 # How a trained transformer model is served: (runtime, int8 quantization); each gets a row.
@@ -171,6 +172,7 @@ def speed_table(rows: list[Row]) -> str:
 
 
 def main() -> None:
+    set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--sentences", type=int, default=2000,

@@ -37,6 +37,7 @@ from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool  # noqa: E402
 from pipeline.evaluate import evaluate_predictions  # noqa: E402
 from pipeline.train import training_rows  # noqa: E402
+from pipeline.environment import set_up_environment  # noqa: E402
 
 CONFIGS = {"semeval2016": REPO / "configs" / "semeval2016.yaml", "ruw": REPO / "configs" / "ruw.yaml"}
 MODES = ("none", "per_target", "joint")
@@ -166,6 +167,7 @@ def run_tuning(datasets: list[str], models: list[str], modes: list[str], grid: d
 
 
 def main() -> None:
+    set_up_environment()
     available = trainable_names()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))

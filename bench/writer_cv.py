@@ -28,6 +28,7 @@ from common import CONFIGS, at_repo_root, training_setup  # noqa: E402
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.stages import evaluate_on  # noqa: E402
 from pipeline.train import TRAIN_SOURCE, fit_classifier  # noqa: E402
+from pipeline.environment import set_up_environment  # noqa: E402
 
 
 def writer_folds(config: Config, setup_rows) -> list[str]:  # noqa: ANN001
@@ -53,6 +54,7 @@ def cross_validate(config: Config, overrides: list[str], base: Path) -> list[flo
 
 
 def main() -> None:
+    set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=tuple(CONFIGS), default="tfidf_logreg")
     parser.add_argument("--grid", nargs="*", default=[], metavar="KEY=V1,V2",

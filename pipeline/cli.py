@@ -109,9 +109,10 @@ def _print_version(value: bool) -> None:
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Debug logging (also after the command)."),
          version: bool = typer.Option(False, "--version", metavar="", is_eager=True, callback=_print_version,
                                       help="Print the version and exit.")) -> None:
+    from pipeline.environment import set_up_environment
     from pipeline.interrupts import sigterm_as_interrupt
 
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    set_up_environment()
     _setup_logging(verbose)
     sigterm_as_interrupt()
 

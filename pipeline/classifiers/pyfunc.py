@@ -17,7 +17,9 @@ class StancePyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context) -> None:  # noqa: ANN001 (mlflow's context type)
         from pipeline.classifiers.registry import load_bundle
+        from pipeline.environment import set_up_environment
 
+        set_up_environment()
         self.classifier = load_bundle(Path(context.artifacts[BUNDLE_ARTIFACT]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001

