@@ -34,9 +34,9 @@ def predict(model: str, texts: list[str]) -> list[str]:
         from pipeline.classifiers.targeted import predict_frame
 
         return predict_frame(load_bundle(Path(model)), pd.DataFrame({"text": texts}))["stance"].tolist()
-    import mlflow
+    from pipeline import tracking
 
-    return mlflow.pyfunc.load_model(model).predict(pd.DataFrame({"text": texts}))["stance"].astype(str).tolist()
+    return tracking.load_pyfunc(model).predict(pd.DataFrame({"text": texts}))["stance"].astype(str).tolist()
 
 
 def main() -> None:

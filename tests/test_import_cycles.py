@@ -80,3 +80,34 @@ def test_the_checker_finds_a_cycle():
 
 def test_no_module_of_the_package_imports_itself_back():
     assert cycles(import_graph()) == []
+
+
+MLFLOW_BOUNDARY = {"pipeline/tracking.py", "pipeline/classifiers/pyfunc.py"}
+
+
+def mlflow_importers(root: Path) -> set[str]:
+    """The files under ``pipeline/`` and ``bench/`` that import ``mlflow`` (or a submodule),
+    at any depth; imports under ``if TYPE_CHECKING:`` do not count."""
+    found = set()
+    for path in [*root.joinpath("pipeline").rglob("*.py"), *root.joinpath("bench").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = _type_checking_blocks(tree)
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            if any(name == "mlflow" or name.startswith("mlflow.") for name in names):
+                found.add(path.relative_to(root).as_posix())
+    return found
+
+
+def test_the_mlflow_scan_sees_imports_inside_functions(tmp_path):
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "a.py").write_text("def f():\n    from mlflow.models import get_model_info\n")
+    (tmp_path / "pipeline" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mlflow\n")
+    assert mlflow_importers(tmp_path) == {"pipeline/a.py"}
+
+
+def test_only_tracking_and_the_pyfunc_wrapper_import_mlflow():
+    assert mlflow_importers(PACKAGE.parent) <= MLFLOW_BOUNDARY
