@@ -102,6 +102,15 @@ def promotes(paired: PairedComparison, policy: GatePolicy) -> bool:
         policy.min_margin is not None and margin >= policy.min_margin)
 
 
+def promotes_candidate(new_score: float, champion_version: str | None, champion_score: float | None,
+                       paired: PairedComparison | None = None, policy: GatePolicy = GatePolicy()) -> bool:
+    """Whether the candidate takes the alias: always when there is no champion; else by the
+    paired bootstrap (``policy``) when there is one, by the stored scores when not."""
+    if champion_version is None:
+        return True
+    return promotes(paired, policy) if paired is not None else should_promote(new_score, champion_score)
+
+
 def decide(model_name: str, version: str, alias: str, gate_metric: str, new_score: float,
            champion_version: str | None, champion_score: float | None, paired: PairedComparison | None = None,
            policy: GatePolicy = GatePolicy()) -> GateDecision:
@@ -111,14 +120,12 @@ def decide(model_name: str, version: str, alias: str, gate_metric: str, new_scor
     if champion_version is None:
         reason = f"no {alias} yet: version {version} becomes {alias} ({gate_metric}={new_score:.4f})"
         return GateDecision(model_name, str(version), True, reason, new_score, None, None)
+    promoted = promotes_candidate(new_score, champion_version, champion_score, paired, policy)
+    verb = "beats" if promoted else "does not beat"
     if paired is None:
-        promoted = should_promote(new_score, champion_score)
-        verb = "beats" if promoted else "does not beat"
         reason = (f"version {version} {verb} {alias} version {champion_version} on {gate_metric}: "
                   f"{new_score:.4f} vs {champion_score:.4f}")
         return GateDecision(model_name, str(version), promoted, reason, new_score, champion_version, champion_score)
-    promoted = promotes(paired, policy)
-    verb = "beats" if promoted else "does not beat"
     rule = f"needs {policy.min_win_probability:.0%}"
     if policy.min_margin is not None:
         rule += f" or a lead of {policy.min_margin:.4f}"

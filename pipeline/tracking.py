@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Sequence
 import pandas as pd
 
 from pipeline.errors import ModelError, TrackingError, first_line
-from pipeline.gate import GateDecision, GatePolicy, PairedComparison, decide, promotes, should_promote
+from pipeline.gate import GateDecision, GatePolicy, PairedComparison, decide, promotes_candidate
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,8 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
         champion_score = float(raw) if raw is not None else float("-inf")
         if compare is not None:
             paired = compare(f"models:/{model_name}/{champion.version}")
-    promoted = champion is None or (promotes(paired, policy) if paired else should_promote(new_score, champion_score))
+    promoted = promotes_candidate(new_score, None if champion is None else str(champion.version), champion_score,
+                                  paired, policy)
     # The decision is made before the version exists and goes in with it: no version is ever
     # seen without its scores and its gate decision.
     tags = {**{key: f"{value:.6f}" for key, value in metrics.items()}, "evaluate_run_id": run_id,

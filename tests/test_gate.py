@@ -102,3 +102,19 @@ def test_which_gate_metrics_the_bootstrap_recomputes():
     assert paired_metric("real_test_macro_f1", sets) == ("real_test", "macro_f1")
     assert paired_metric("test_f_avg", sets) == ("test", "f_avg")
     assert paired_metric("test_f1_support", sets) is None and paired_metric("other_macro_f1", sets) is None
+
+
+def test_the_registry_adapter_and_the_decision_share_one_rule():
+    """pipeline/tracking.py tags a version with `promotes_candidate` before the version exists;
+    `decide` must agree with it in every case."""
+    from pipeline.gate import PairedComparison, promotes_candidate
+
+    policy = GatePolicy(min_win_probability=0.9, min_margin=0.05)
+    cases = [(0.5, None, None, None), (0.8, "3", 0.8, None), (0.9, "3", 0.8, None), (0.1, "3", float("-inf"), None),
+             (0.8, "3", 0.9, PairedComparison(0.82, 0.80, 0.95, 200, 1000)),
+             (0.8, "3", 0.7, PairedComparison(0.82, 0.80, 0.60, 200, 1000)),
+             (0.8, "3", 0.7, PairedComparison(0.90, 0.80, 0.60, 200, 1000))]
+    expected = [True, False, True, True, True, False, True]
+    for (new, version, score, paired), promoted in zip(cases, expected):
+        assert promotes_candidate(new, version, score, paired, policy) is promoted
+        assert decide("m", "4", "champion", "test_macro_f1", new, version, score, paired, policy).promoted is promoted
