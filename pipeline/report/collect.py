@@ -22,9 +22,9 @@ from typing import Iterator, Literal
 import numpy as np
 import pandas as pd
 
-from pipeline.articles_summary import dominant_stance
+from pipeline.scoring.articles import dominant_stance
 from pipeline.errors import InputError
-from pipeline.readers import input_kind, open_input
+from pipeline.scoring.readers import input_kind, open_input
 
 log = logging.getLogger(__name__)
 

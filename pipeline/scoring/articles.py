@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline.readers import SENTENCE_COLUMNS
+from pipeline.scoring.readers import SENTENCE_COLUMNS
 
 SCORE_COLUMNS = ("stance", "confidence", "error")
 

@@ -22,7 +22,7 @@ from typing import Sequence
 import pandas as pd  # the pandas UDF's type hints name it
 
 from pipeline.errors import InputError, StanceError, first_line
-from pipeline.score import ScoreOptions, ScoreSummary, model_load_error, signature_labels, text_problem
+from pipeline.scoring.run import ScoreOptions, ScoreSummary, model_load_error, signature_labels, text_problem
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Rows are read in chunks, scored, and appended to a partial file beside the outpu
 a checkpoint, so an interrupted run resumes), which becomes the output only when the
 whole input is done. A row whose text is empty, missing, not a string or too long is
 kept with an empty ``stance`` and an ``error`` saying why. Article inputs can also be
-written one row per article (``level="article"``, see ``articles_summary``).
+written one row per article (``level="article"``, see ``scoring.articles``).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Callable, Literal, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline.articles_summary import summarize_articles
+from pipeline.scoring.articles import summarize_articles
 from pipeline.errors import InputError, ModelError, StanceError, first_line
 from pipeline.interrupts import Stopped
-from pipeline.readers import input_kind, open_input
-from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
-from pipeline.score_output import PartialFile, output_format
-from pipeline.score_provenance import write_provenance
-from pipeline.score_workers import ChunkScorer
+from pipeline.scoring.readers import input_kind, open_input
+from pipeline.scoring.checkpoint import Checkpoint, CheckpointState, input_fingerprint
+from pipeline.scoring.output import PartialFile, output_format
+from pipeline.scoring.provenance import write_provenance
+from pipeline.scoring.workers import ChunkScorer
 
 if TYPE_CHECKING:
-    from pipeline.explain import Explainer
+    from pipeline.scoring.explain import Explainer
 
 __all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_model", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
 
@@ -138,7 +138,7 @@ def output_columns(labels: Sequence[str], explain: bool = False, review: bool = 
 def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
                 max_chars: int, explainer: "Explainer | None" = None, review: bool = False) -> pd.DataFrame:
     """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error`` (and
-    ``evidence`` from ``explainer``: :mod:`pipeline.explain`)."""
+    ``evidence`` from ``explainer``: :mod:`pipeline.scoring.explain`)."""
     problems = chunk[text_column].map(lambda v: text_problem(v, max_chars))
     ok = (problems == "").to_numpy()
     out = chunk.copy()
@@ -258,7 +258,7 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     the checkpoint; any other failure or an interrupt keeps it for ``resume``.
     ``progress(rows_done, total_rows)`` is called after each chunk (total may be None).
     ``workers > 1``: chunks are scored in that many forked processes, which use
-    ``predictor`` or, given ``load_model``, load a fresh one each (:mod:`pipeline.score_workers`);
+    ``predictor`` or, given ``load_model``, load a fresh one each (:mod:`pipeline.scoring.workers`);
     the output is the same bytes. ``explainer`` adds the ``evidence`` column (sentence level).
     """
     fmt = output_format(output_path)

@@ -1,7 +1,7 @@
 """The scored output as it grows: chunks appended to a partial file, made final at the end.
 
 The partial file only ever grows by whole chunks and its size is recorded after each
-one (see ``score_checkpoint``), so an interrupted run can be cut back to its last
+one (see ``scoring.checkpoint``), so an interrupted run can be cut back to its last
 complete chunk and continued. CSV and JSONL partials are the final bytes already and are
 renamed into place; a Parquet output's partial is a sequence of Arrow IPC streams (one
 per chunk, all with one schema), rewritten as Parquet when the run completes.
