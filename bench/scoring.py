@@ -93,7 +93,8 @@ def child(args: argparse.Namespace) -> None:
     source, out = Path(args.input), Path(args.output)
     loaded_rss = 0
     if args.child in ("stream", "naive"):
-        from pipeline.scoring.run import ScoreOptions, load_model, load_predictor, score_file
+        from pipeline.scoring.model import load_model, load_predictor
+        from pipeline.scoring.run import ScoreOptions, score_file
         from pipeline.scoring.workers import uses_threads
 
         model, labels = load_predictor(args.model)
