@@ -162,10 +162,15 @@ def parse_article(doc_id: str, raw: str) -> dict[str, object]:
     }
 
 
+def article_paths(path: Path) -> list[Path]:
+    """The article files of ``path``: a folder's ``.txt`` files in name order, or the one file."""
+    return sorted(path.glob("*.txt")) if path.is_dir() else [path]
+
+
 def article_files(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict[str, object]]:
     """Each ``.txt`` article of a folder (or the one ``.txt`` file), parsed, in name order:
     what ingest and ``stance score`` both read."""
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    files = article_paths(path)
     if not files:
         raise InputError(f"{path}: folder holds no .txt articles")
     for file in files:

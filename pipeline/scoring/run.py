@@ -141,13 +141,15 @@ def check_paths(input_path: Path, output_path: Path) -> tuple[InputFormat, Outpu
 
 
 def _check_options(input_path: Path, source: InputFormat, options: ScoreOptions,
-                   labels: Sequence[str] | None = None) -> None:
+                   labels: Sequence[str] | None = None, explain: bool = False) -> None:
     """The options fit the input (and, given ``labels``, the model)."""
     if options.level == "article" and not (options.articles or source.articles):
         raise InputError(f"{input_path}: --level article needs article input: .txt files, or --articles for a "
                          "table whose rows are whole articles")
     if labels is not None and options.level == "article" and options.none_label not in labels:
         raise InputError(f"--none-label {options.none_label!r} is not one of the model's labels ({', '.join(labels)})")
+    if explain and options.level == "article":
+        raise InputError("--explain adds evidence per sentence; it is for --level sentence")
 
 
 def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -> None:
@@ -195,9 +197,7 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     the output is the same bytes. ``explainer`` adds the ``evidence`` column (sentence level).
     """
     source, target = check_paths(input_path, output_path)
-    _check_options(input_path, source, options, labels)
-    if explainer is not None and options.level == "article":
-        raise InputError("--explain adds evidence per sentence; it is for --level sentence")
+    _check_options(input_path, source, options, labels, explainer is not None)
     started = time.perf_counter()
     source = open_input(input_path, options.chunk_rows, options.encoding, options.articles, options.text_column)
     checkpoint = Checkpoint(output_path)
