@@ -290,20 +290,20 @@ def _print_scored(output: Path, text_column: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.scoring.formats import open_input
+    from pipeline.io import read_table
 
+    frame = read_table(output)
     table = Table("stance", "conf", "sentence", show_lines=False)
-    for chunk in open_input(output, SHOW_CHUNK_ROWS).chunks:
-        for row_dict in chunk.to_dict(orient="records"):
-            stance = str(row_dict.get("stance", "")) or f"({row_dict.get('error', '')})"
-            confidence = row_dict.get("confidence")
-            table.add_row(stance, f"{float(confidence):.2f}" if str(confidence) not in ("", "nan", "None") else "",
-                          shorten(str(row_dict.get(text_column, "")), SHOW_CHARS))
+    for row in frame.itertuples(index=False):
+        row_dict = row._asdict()
+        stance = str(row_dict.get("stance", "")) or f"({row_dict.get('error', '')})"
+        confidence = row_dict.get("confidence", "")
+        table.add_row(stance, f"{float(confidence):.2f}" if str(confidence) not in ("", "nan") else "",
+                      shorten(str(row_dict.get(text_column, "")), SHOW_CHARS))
     Console().print(table)
 
 
 SHOW_CHARS = 160  # `stance score --show` prints at most this much of each sentence
-SHOW_CHUNK_ROWS = 2000  # `--show` reads the output back through the scoring readers, in chunks
 
 
 def shorten(text: str, limit: int) -> str:
