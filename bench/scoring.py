@@ -93,8 +93,9 @@ def child(args: argparse.Namespace) -> None:
     source, out = Path(args.input), Path(args.output)
     loaded_rss = 0
     if args.child in ("stream", "naive"):
-        from pipeline.score import ScoreOptions, load_model, load_predictor, score_file
-        from pipeline.score_workers import uses_threads
+        from pipeline.scoring.model import load_model, load_predictor
+        from pipeline.scoring.run import ScoreOptions, score_file
+        from pipeline.scoring.workers import uses_threads
 
         model, labels = load_predictor(args.model)
         model.predict(pd.DataFrame({"text": ["warm-up sentence."]}))
@@ -110,7 +111,7 @@ def child(args: argparse.Namespace) -> None:
         pd.concat([frame, predicted], axis=1).to_csv(out, index=False)
         rows = len(frame)
     elif args.child == "read-csv":
-        from pipeline.readers import iter_csv
+        from pipeline.scoring.readers import iter_csv
 
         rows = sum(len(chunk) for chunk in iter_csv(source, args.batch_size, "utf-8-sig"))
     else:

@@ -23,7 +23,7 @@ from pipeline.config import DEFAULT_CONFIG, Config, RegistryConfig, load_config
 from pipeline.errors import StanceError
 
 if TYPE_CHECKING:
-    from pipeline.explain import Explainer
+    from pipeline.scoring.explain import Explainer
 
 VERBOSE_FLAGS = ("-v", "--verbose")
 
@@ -212,22 +212,18 @@ def score(
     review_band: Literal["on", "off"] = typer.Option("on", "--review-band", help="on: add `review` (accept / review) when the model has thresholds; off: today's columns only."),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
-    from pipeline.readers import input_kind
     from pipeline.registry import model_version
-    from pipeline.score import (AlreadyComplete, ScoreOptions, load_model, load_predictor, model_identity,
-                                output_format, precheck_input, review_thresholds, score_file)
-    from pipeline.score_workers import default_workers, uses_threads
-    from pipeline.score_progress import scoring_progress
+    from pipeline.scoring.model import load_model, load_predictor, model_identity, review_thresholds
+    from pipeline.scoring.progress import scoring_progress
+    from pipeline.scoring.run import AlreadyComplete, ScoreOptions, check_paths, precheck_input, score_file
+    from pipeline.scoring.workers import default_workers, uses_threads
 
     model = model or default_model_uri(config)
-    if not input_path.exists():
-        raise_input(f"{input_path}: file not found")
-    input_kind(input_path)
-    output_format(output)
     options = ScoreOptions(text_column, batch_size, max_chars, encoding, articles, level, none_label)
     if engine == "spark":
-        from pipeline.spark_score import score_parquet_spark
+        from pipeline.scoring.spark import score_parquet_spark
 
+        check_paths(input_path, output)
         if resume or explain:
             raise_input(f"{'--resume' if resume else '--explain'} is for the local engine")
         summary = score_parquet_spark(input_path, output, model, options, spark_master)
@@ -278,7 +274,7 @@ def report(
 def _explainer(predictor: object, config: Path) -> "Explainer":
     """Evidence from the model (tf-idf n-grams) and from the config's labeling functions
     (none when the config file is absent)."""
-    from pipeline.explain import explainer_for
+    from pipeline.scoring.explain import explainer_for
     from pipeline.labeling.suites import get_suite
 
     suite = get_suite(load_config(config).label.functions) if config.is_file() else None

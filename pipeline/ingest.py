@@ -71,6 +71,12 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+def file_sentences(body: str, offset: int = 0) -> list[Sentence]:
+    """The sentences of an article body that starts ``offset`` characters into its file,
+    with offsets into the file: what ingest and ``stance score`` both write."""
+    return [Sentence(s.position, offset + s.char_start, offset + s.char_end, s.text) for s in split_sentences(body)]
+
+
 def normalize_text(text: str) -> str:
     """The form used to match and deduplicate sentences: casefolded, single-spaced,
     with typographic quotes and dashes unified."""
@@ -99,14 +105,14 @@ def articles_to_sentences(articles: pd.DataFrame) -> pd.DataFrame:
     for article in articles.itertuples(index=False):
         doc_id = str(article.doc_id)
         offset = int(getattr(article, "body_offset", 0) or 0)
-        for sentence in split_sentences(str(article.text)):
+        for sentence in file_sentences(str(article.text), offset):
             rows.append(
                 {
                     "sentence_id": sentence_id(doc_id, sentence.position),
                     "doc_id": doc_id,
                     "position": sentence.position,
-                    "char_start": sentence.char_start + offset,
-                    "char_end": sentence.char_end + offset,
+                    "char_start": sentence.char_start,
+                    "char_end": sentence.char_end,
                     "text": sentence.text,
                     "title": getattr(article, "title", "") or "",
                     "date": getattr(article, "date", "") or "",

@@ -22,20 +22,27 @@ import pandas as pd
 from pipeline.errors import InputError, first_line
 
 TableFormat = Literal["csv", "jsonl", "parquet"]
-# The one place a file extension is mapped to a table format (stage files, gold sets,
-# scoring input and output, reports' inputs).
+# The formats of whole tables: stage files and gold sets (``read_table``, ``write_table``).
+# Scoring streams its input and output through its own table, pipeline/scoring/formats.py,
+# whose table entries are these.
 TABLE_FORMATS: dict[str, TableFormat] = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
 TABLE_SUFFIXES = tuple(TABLE_FORMATS)
 
 
-def table_format(path: Path, also: Sequence[str] = ()) -> TableFormat:
+def table_format(path: Path) -> TableFormat:
     """The table format ``path``'s extension names; an unknown one is an ``InputError``
-    that lists the table extensions (and ``also``: other inputs the caller accepts)."""
+    that lists the table extensions."""
     fmt = TABLE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        accepted = ", ".join((*TABLE_SUFFIXES, *also))
-        raise InputError(f"{path}: unknown extension {path.suffix.lower()!r}; expected one of {accepted}")
+        raise unknown_suffix(path, TABLE_SUFFIXES)
     return fmt
+
+
+def unknown_suffix(path: Path, accepted: Sequence[str]) -> InputError:
+    """The error for a file whose extension names no format the caller reads or writes."""
+    return InputError(f"{path}: unknown extension {path.suffix.lower()!r}; expected one of {', '.join(accepted)}")
+
+
 _HEADER_LINE = re.compile(r"^(Title|Date|Source|URL|Author):[ \t]*(.*)$")
 _DATE_PREFIX = re.compile(r"^(\d{4})(\d{2})(\d{2})")
 ARTICLE_COLUMNS = ["doc_id", "text", "title", "date", "source", "body_offset"]
@@ -155,10 +162,15 @@ def parse_article(doc_id: str, raw: str) -> dict[str, object]:
     }
 
 
+def article_paths(path: Path) -> list[Path]:
+    """The article files of ``path``: a folder's ``.txt`` files in name order, or the one file."""
+    return sorted(path.glob("*.txt")) if path.is_dir() else [path]
+
+
 def article_files(path: Path, encoding: str = "utf-8-sig") -> Iterator[dict[str, object]]:
     """Each ``.txt`` article of a folder (or the one ``.txt`` file), parsed, in name order:
     what ingest and ``stance score`` both read."""
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    files = article_paths(path)
     if not files:
         raise InputError(f"{path}: folder holds no .txt articles")
     for file in files:
@@ -183,7 +195,7 @@ def read_articles(path: Path, text_column: str = "text", id_column: str = "doc_i
     articles = pd.DataFrame(
         {
             "doc_id": table[id_column].astype(str) if id_column in table.columns
-            else [f"row{i:06d}" for i in range(len(table))],
+            else [row_doc_id(i) for i in range(len(table))],
             "text": table[text_column].fillna("").astype(str),
         }
     )
@@ -194,6 +206,11 @@ def read_articles(path: Path, text_column: str = "text", id_column: str = "doc_i
         duplicate = articles.loc[articles["doc_id"].duplicated(), "doc_id"].iloc[0]
         raise InputError(f"{path}: column {id_column!r} repeats the id {duplicate!r}; document ids must be unique")
     return articles
+
+
+def row_doc_id(number: int) -> str:
+    """The id of the ``number``-th article (from 0) of a table that has no id column."""
+    return f"row{number:06d}"
 
 
 def parse_date(value: str) -> dt.date | None:

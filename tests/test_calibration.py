@@ -122,7 +122,7 @@ def test_a_calibrated_run_serves_calibrated_probabilities_and_the_review_band(ti
 
 
 def test_article_summaries_count_the_stances_the_band_accepted():
-    from pipeline.articles_summary import summarize_articles
+    from pipeline.scoring.articles import summarize_articles
 
     scored = pd.DataFrame({
         "doc_id": ["a", "a", "a", "b"], "position": [0, 1, 2, 0], "char_start": [0, 10, 20, 0], "char_end": [9, 19, 29, 9],

@@ -13,10 +13,10 @@ from pipeline.classifiers.tfidf import TfidfLogreg
 from pipeline.cli import app
 from pipeline.classifiers.settings import TfidfLogregConfig
 from pipeline.errors import InputError
-from pipeline.explain import Explainer, NgramWeights, explainer_for
+from pipeline.scoring.explain import Explainer, NgramWeights, explainer_for
 from pipeline.labeling.suites import get_suite
-from pipeline.score import ScoreOptions, score_file
-from pipeline.score_checkpoint import Checkpoint
+from pipeline.scoring.run import ScoreOptions, score_file
+from pipeline.scoring.checkpoint import Checkpoint
 
 LABELS = ["support", "conditional", "rule_out", "none"]
 TRAIN = [

@@ -131,7 +131,7 @@ def test_gold_dev_overrides_the_weak_label_of_its_sentence():
 def test_each_chunk_is_fsynced_before_its_checkpoint_replaces_the_old_one(tmp_path, monkeypatch):
     """Per chunk: the partial is fsynced, then the checkpoint is written to a temp file,
     fsynced and renamed over the old one (never written in place), in that order."""
-    from pipeline.score import ScoreOptions, score_file
+    from pipeline.scoring.run import ScoreOptions, score_file
     from test_score import LABELS as SCORE_LABELS
     from test_score import KeywordPredictor
 

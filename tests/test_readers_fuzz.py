@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.errors import StanceError
 from pipeline.io import read_table
-from pipeline.score import ScoreOptions, score_file
+from pipeline.scoring.run import ScoreOptions, score_file
 from test_score import LABELS, KeywordPredictor
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

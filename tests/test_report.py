@@ -14,8 +14,8 @@ from pipeline.errors import InputError
 from pipeline.report import collect as collect_module
 from pipeline.report.collect import UNDATED, collect, period_span
 from pipeline.report.write import write_report
-from pipeline.score import ScoreOptions, score_file
-from pipeline.score_provenance import provenance_path, write_provenance
+from pipeline.scoring.run import ScoreOptions, score_file
+from pipeline.scoring.provenance import provenance_path, write_provenance
 
 LABELS = ["support", "conditional", "rule_out", "none"]
 # doc_id, date, title, text, stance, confidence (a hand-made sentence-level `stance score` output)

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.io import read_table
-from pipeline.score import ScoreOptions, score_file
+from pipeline.scoring.run import ScoreOptions, score_file
 
 LABELS = ["support", "none"]
 

@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from pipeline.articles_summary import dominant_stance
+from pipeline.scoring.articles import dominant_stance
 from pipeline.errors import InputError
 from pipeline.io import read_table
-from pipeline.score import ScoreOptions, score_file
+from pipeline.scoring.run import ScoreOptions, score_file
 
 LABELS = ["support", "rule_out", "none"]
 

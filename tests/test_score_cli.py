@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.score
+import pipeline.scoring.model
 from pipeline.cli import app
 from test_score import LABELS, KeywordPredictor
 
@@ -18,7 +18,7 @@ def _wide_log_lines(monkeypatch):
 
 @pytest.fixture
 def keyword_model(monkeypatch):
-    monkeypatch.setattr(pipeline.score, "load_predictor", lambda uri: (KeywordPredictor(), LABELS))
+    monkeypatch.setattr(pipeline.scoring.model, "load_predictor", lambda uri: (KeywordPredictor(), LABELS))
 
 
 def test_score_prints_a_summary_line(tmp_path, keyword_model):
@@ -92,13 +92,13 @@ def test_a_signal_keeps_the_checkpoint_says_resume_and_resume_finishes(tmp_path,
     source = tmp_path / "in.csv"
     pd.DataFrame({"text": [f"troops {i}" if i % 2 else f"calm {i}" for i in range(10)]}).to_csv(source, index=False)
     out = tmp_path / "out.csv"
-    monkeypatch.setattr(pipeline.score, "load_predictor", lambda uri: (SignallingPredictor(signame, 3), LABELS))
+    monkeypatch.setattr(pipeline.scoring.model, "load_predictor", lambda uri: (SignallingPredictor(signame, 3), LABELS))
     stopped = runner.invoke(app, ["score", str(source), "-o", str(out), "--batch-size", "2"])
     assert stopped.exit_code == 130
     assert (f"interrupted: {out} not written yet; the 4 rows scored so far are checkpointed, and the same command "
             "with --resume continues from there") in stopped.output
     assert not out.exists()
-    monkeypatch.setattr(pipeline.score, "load_predictor", lambda uri: (KeywordPredictor(), LABELS))
+    monkeypatch.setattr(pipeline.scoring.model, "load_predictor", lambda uri: (KeywordPredictor(), LABELS))
     resumed = runner.invoke(app, ["score", str(source), "-o", str(out), "--batch-size", "2", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert "out.csv: resuming at row 5" in resumed.output
@@ -140,7 +140,7 @@ def test_cheap_checks_run_before_the_model_is_loaded(tmp_path, monkeypatch, cont
     def no_model(uri):
         raise AssertionError("the model was loaded before the input was checked")
 
-    monkeypatch.setattr(pipeline.score, "load_predictor", no_model)
+    monkeypatch.setattr(pipeline.scoring.model, "load_predictor", no_model)
     source = tmp_path / "in.csv"
     source.write_bytes(content)
     args = [str(source) if a == "SAME" else a for a in args]
@@ -163,9 +163,9 @@ def test_logs_go_to_stderr_and_stdout_holds_only_the_shown_rows(tmp_path):
         import sys
         sys.path.insert(0, {str(tmp_path.parent)!r})
         sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
-        import pipeline.score
+        import pipeline.scoring.model
         from test_score import KeywordPredictor, LABELS
-        pipeline.score.load_predictor = lambda uri: (KeywordPredictor(), LABELS)
+        pipeline.scoring.model.load_predictor = lambda uri: (KeywordPredictor(), LABELS)
         from pipeline.cli import app
         app(["score", {str(source)!r}, "-o", {str(tmp_path / "out.csv")!r}, "--show"])
     """)

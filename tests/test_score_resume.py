@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.score import ScoreOptions, score_file
-from pipeline.score_checkpoint import Checkpoint
+from pipeline.scoring.run import ScoreOptions, score_file
+from pipeline.scoring.checkpoint import Checkpoint
 from test_score import LABELS, KeywordPredictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def test_resume_after_the_process_is_killed(tmp_path):
         import os, signal, sys
         sys.path.insert(0, {str(REPO / 'tests')!r})
         from pathlib import Path
-        from pipeline.score import ScoreOptions, score_file
+        from pipeline.scoring.run import ScoreOptions, score_file
         from test_score import LABELS, KeywordPredictor
 
         class Killed(KeywordPredictor):

@@ -8,10 +8,10 @@ import os
 import pandas as pd
 import pytest
 
-from pipeline import score_workers
-from pipeline.score import ScoreOptions, score_file
-from pipeline.score_checkpoint import Checkpoint
-from pipeline.score_workers import ChunkScorer
+from pipeline.scoring import workers as score_workers
+from pipeline.scoring.run import ScoreOptions, score_file
+from pipeline.scoring.checkpoint import Checkpoint
+from pipeline.scoring.workers import ChunkScorer
 
 LABELS = ["support", "none"]
 

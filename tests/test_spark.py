@@ -15,7 +15,7 @@ runner = CliRunner()
 
 
 def test_missing_pyspark_is_a_clear_error(monkeypatch):
-    from pipeline.spark_score import spark_session
+    from pipeline.scoring.spark import spark_session
 
     monkeypatch.setitem(sys.modules, "pyspark", None)
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)

@@ -22,9 +22,9 @@ from typing import Iterator, Literal
 import numpy as np
 import pandas as pd
 
-from pipeline.articles_summary import dominant_stance
+from pipeline.scoring.articles import dominant_stance
 from pipeline.errors import InputError
-from pipeline.readers import input_kind, open_input
+from pipeline.scoring.formats import input_format, open_input
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ def _labels(columns: list[str], prefix: str) -> list[str]:
 def _first_chunk(path: Path, encoding: str) -> tuple[pd.DataFrame | None, Iterator[pd.DataFrame]]:
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    if input_kind(path) == "txt":
+    if input_format(path).articles:
         raise InputError(f"{path}: not a scored file (a .csv, .jsonl or .parquet written by `stance score`); "
                          f"score it first: stance score {path} --output scored.parquet")
     chunks = iter(open_input(path, CHUNK_ROWS, encoding).chunks)

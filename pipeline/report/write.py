@@ -12,7 +12,7 @@ from pipeline.report.collect import Period, ReportData, collect
 from pipeline.report.content import build
 from pipeline.report.render_html import render_html
 from pipeline.report.render_markdown import render_markdown
-from pipeline.score_provenance import read_provenance
+from pipeline.scoring.provenance import read_provenance
 
 log = logging.getLogger(__name__)
 

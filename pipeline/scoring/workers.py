@@ -23,20 +23,17 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
 from pipeline.errors import ModelError
+from pipeline.scoring.model import Predictor
 
 log = logging.getLogger(__name__)
 
 CHUNKS_BEFORE_WORKERS = 4  # chunks scored in-process first: a small input never pays for starting workers
 IN_FLIGHT_PER_WORKER = 2
-
-
-class Predictor(Protocol):
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame: ...
 
 
 ScoreChunk = Callable[[pd.DataFrame, Predictor], pd.DataFrame]  # (chunk, predictor) -> scored chunk

@@ -1,7 +1,7 @@
 """Scoring for scale: a Parquet input through the registered model on Apache Spark.
 
 The model runs as ``mlflow.pyfunc.spark_udf`` (the same pyfunc the local engine loads);
-the text checks are ``score.text_problem`` as a pandas UDF, so a row comes out with the
+the text checks are ``scoring.run.text_problem`` as a pandas UDF, so a row comes out with the
 same ``stance``, probabilities and ``error`` as ``stance score`` without Spark. Only
 narrow transformations are used, so rows keep their input order across the part files.
 The output is a Parquet dataset (a folder of part files), written beside the output
@@ -22,7 +22,9 @@ from typing import Sequence
 import pandas as pd  # the pandas UDF's type hints name it
 
 from pipeline.errors import InputError, StanceError, first_line
-from pipeline.score import ScoreOptions, ScoreSummary, model_load_error, signature_labels, text_problem
+from pipeline.scoring.model import model_load_error, signature_labels
+from pipeline.scoring.readers import no_text_column
+from pipeline.scoring.run import ScoreOptions, ScoreSummary, text_problem
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def score_frame(frame, model_uri: str, labels: Sequence[str], options: ScoreOpti
 
     text = options.text_column
     if text not in frame.columns:
-        raise InputError(f"{source}: no {text!r} column (columns: {', '.join(frame.columns)}); use --text-column")
+        raise no_text_column(source, frame.columns, text)
     if not isinstance(frame.schema[text].dataType, StringType):
         raise InputError(f"{source}: column {text!r} is {frame.schema[text].dataType.simpleString()}, not string")
     max_chars = options.max_chars

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import InputError
-from pipeline.io import digest_files
+from pipeline.io import article_paths, digest_files
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ CHECKPOINT_VERSION = 1
 
 def input_fingerprint(path: Path) -> str:
     """SHA-256 of a file's bytes (or a folder's ``.txt`` names and bytes), read in blocks."""
-    return digest_files(sorted(path.glob("*.txt")) if path.is_dir() else [path], name_separator=b"\0")
+    return digest_files(article_paths(path), name_separator=b"\0")
 
 
 _CHANGED = {"input_fingerprint": "the input's bytes changed", "model_uri": "the model URI changed",

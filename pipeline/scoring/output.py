@@ -1,10 +1,12 @@
 """The scored output as it grows: chunks appended to a partial file, made final at the end.
 
 The partial file only ever grows by whole chunks and its size is recorded after each
-one (see ``score_checkpoint``), so an interrupted run can be cut back to its last
-complete chunk and continued. CSV and JSONL partials are the final bytes already and are
-renamed into place; a Parquet output's partial is a sequence of Arrow IPC streams (one
-per chunk, all with one schema), rewritten as Parquet when the run completes.
+one (see ``scoring.checkpoint``), so an interrupted run can be cut back to its last
+complete chunk and continued. Each output format is a ``ChunkWriter``
+(:mod:`pipeline.scoring.formats` maps suffixes to them): CSV and JSONL partials are the
+final bytes already and are renamed into place; a Parquet output's partial is a sequence
+of Arrow IPC streams (one per chunk, all with one schema), rewritten as Parquet when the
+run completes.
 """
 
 from __future__ import annotations
@@ -14,19 +16,15 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
-from pipeline.io import atomic_path, table_format
+from pipeline.io import atomic_path
 
 PARQUET_ROW_GROUP_ROWS = 65_536
-
-
-def output_format(path: Path) -> str:
-    """``csv``, ``jsonl`` or ``parquet`` from the output's extension."""
-    return table_format(path)
 
 
 def as_text(value: object) -> str | None:
@@ -93,34 +91,56 @@ def arrow_table(frame: pd.DataFrame, schema=None):  # noqa: ANN001, ANN201 (pyar
                          f"({first_line(exc)}); write .csv or .jsonl instead") from None
 
 
-class PartialFile:
-    """The output under construction: ``append`` whole chunks, ``truncate`` to a recorded
-    size when resuming, ``finish`` into the output path."""
+class ChunkWriter(Protocol):
+    """One output format: the bytes a chunk adds to the partial file, and how the complete
+    partial becomes the output. One writer serves one run (it may keep state, such as the
+    schema of the first chunk)."""
 
-    def __init__(self, path: Path, fmt: str) -> None:
-        self.path, self.fmt = path, fmt
+    def encode(self, frame: pd.DataFrame, partial: Path) -> bytes:
+        """The bytes that append ``frame`` to ``partial`` (which holds the chunks so far)."""
+        ...
+
+    def finish(self, partial: Path, output: Path) -> None:
+        """Turn the complete ``partial`` into ``output`` (atomically) and remove it."""
+        ...
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+class FinalBytes:
+    """A format whose partial holds the final bytes already: finishing is a rename."""
+
+    def finish(self, partial: Path, output: Path) -> None:
+        os.replace(partial, output)
+
+
+class CsvWriter(FinalBytes):
+    """RFC 4180 CSV, UTF-8, with the header before the first chunk."""
+
+    def encode(self, frame: pd.DataFrame, partial: Path) -> bytes:
+        return csv_bytes(frame, header=_size(partial) == 0)
+
+
+class JsonlWriter(FinalBytes):
+    """One JSON object per row and line, UTF-8."""
+
+    def encode(self, frame: pd.DataFrame, partial: Path) -> bytes:
+        return jsonl_bytes(frame)
+
+
+class ParquetWriter:
+    """Arrow IPC streams in the partial (every chunk cast to the first one's schema),
+    rewritten as Parquet row groups of ``PARQUET_ROW_GROUP_ROWS`` rows at the end."""
+
+    def __init__(self) -> None:
         self._schema = None
 
-    def size(self) -> int:
-        return self.path.stat().st_size if self.path.exists() else 0
-
-    def append(self, frame: pd.DataFrame) -> int:
-        """Append one chunk durably; return the partial's new size in bytes."""
-        data = self._encode(frame)
-        with self.path.open("ab") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return self.size()
-
-    def _encode(self, frame: pd.DataFrame) -> bytes:
-        if self.fmt == "csv":
-            return csv_bytes(frame, header=self.size() == 0)
-        if self.fmt == "jsonl":
-            return jsonl_bytes(frame)
+    def encode(self, frame: pd.DataFrame, partial: Path) -> bytes:
         import pyarrow as pa
 
-        table = arrow_table(frame, self._first_schema())
+        table = arrow_table(frame, self._first_schema(partial))
         if self._schema is None:
             self._schema = table.schema
         sink = pa.BufferOutputStream()
@@ -128,34 +148,31 @@ class PartialFile:
             stream.write_table(table)
         return sink.getvalue().to_pybytes()
 
-    def _first_schema(self):  # noqa: ANN202
-        if self._schema is None and self.size() > 0:
+    def _first_schema(self, partial: Path):  # noqa: ANN202
+        if self._schema is None and _size(partial) > 0:  # a resumed run: the schema its first chunk had
             import pyarrow as pa
 
-            with pa.OSFile(str(self.path), "rb") as source:
+            with pa.OSFile(str(partial), "rb") as source:
                 self._schema = pa.ipc.open_stream(source).schema
         return self._schema
 
-    def _tables(self):  # noqa: ANN202
+    @staticmethod
+    def _tables(partial: Path):  # noqa: ANN205
         import pyarrow as pa
 
-        end = self.size()
-        with pa.OSFile(str(self.path), "rb") as source:
+        end = _size(partial)
+        with pa.OSFile(str(partial), "rb") as source:
             while source.tell() < end:
                 yield pa.ipc.open_stream(source).read_all()
 
-    def finish(self, output: Path) -> None:
-        """Move the complete partial to ``output`` (atomically)."""
-        if self.fmt != "parquet":
-            os.replace(self.path, output)
-            return
+    def finish(self, partial: Path, output: Path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         with atomic_path(output) as tmp:
             writer = None
             pending: list = []
-            for table in itertools.chain(self._tables(), [None]):
+            for table in itertools.chain(self._tables(partial), [None]):
                 if table is not None:
                     pending.append(table)
                 rows = sum(t.num_rows for t in pending)
@@ -166,4 +183,28 @@ class PartialFile:
                     pending = []
             if writer is not None:
                 writer.close()
-        self.path.unlink()
+        partial.unlink()
+
+
+class PartialFile:
+    """The output under construction: ``append`` whole chunks durably, ``finish`` into the
+    output path. ``writer`` encodes them in the output's format."""
+
+    def __init__(self, path: Path, writer: ChunkWriter) -> None:
+        self.path, self.writer = path, writer
+
+    def size(self) -> int:
+        return _size(self.path)
+
+    def append(self, frame: pd.DataFrame) -> int:
+        """Append one chunk durably; return the partial's new size in bytes."""
+        data = self.writer.encode(frame, self.path)
+        with self.path.open("ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return self.size()
+
+    def finish(self, output: Path) -> None:
+        """Move the complete partial to ``output`` (atomically)."""
+        self.writer.finish(self.path, output)

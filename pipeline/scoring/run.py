@@ -4,41 +4,39 @@ Rows are read in chunks, scored, and appended to a partial file beside the outpu
 a checkpoint, so an interrupted run resumes), which becomes the output only when the
 whole input is done. A row whose text is empty, missing, not a string or too long is
 kept with an empty ``stance`` and an ``error`` saying why. Article inputs can also be
-written one row per article (``level="article"``, see ``articles_summary``).
+written one row per article (``level="article"``, see ``scoring.articles``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
-from pipeline.articles_summary import summarize_articles
-from pipeline.errors import InputError, ModelError, StanceError, first_line
+from pipeline.errors import InputError, StanceError
 from pipeline.interrupts import Stopped
-from pipeline.readers import input_kind, open_input
-from pipeline.score_checkpoint import Checkpoint, CheckpointState, input_fingerprint
-from pipeline.score_output import PartialFile, output_format
-from pipeline.score_provenance import write_provenance
-from pipeline.score_workers import ChunkScorer
+from pipeline.scoring.articles import summarize_articles
+from pipeline.scoring.checkpoint import Checkpoint, CheckpointState, input_fingerprint
+from pipeline.scoring.formats import InputFormat, OutputFormat, input_format, open_input, output_format
+from pipeline.scoring.model import Predictor
+from pipeline.scoring.output import PartialFile
+from pipeline.scoring.provenance import write_provenance
+from pipeline.scoring.readers import no_rows, no_text_column
+from pipeline.scoring.workers import ChunkScorer
 
 if TYPE_CHECKING:
-    from pipeline.explain import Explainer
+    from pipeline.scoring.explain import Explainer
 
-__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "load_model", "load_predictor", "model_identity", "output_format", "score_chunk", "score_file"]
+__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "check_paths", "precheck_input", "score_chunk",
+           "score_file"]
 
 log = logging.getLogger(__name__)
-
-
-
-class Predictor(Protocol):
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame: ...
 
 
 @dataclass
@@ -65,56 +63,6 @@ class AlreadyComplete(Exception):
     """``--resume`` for an output that exists and has no checkpoint: nothing left to do."""
 
 
-def load_predictor(model_uri: str) -> tuple[Predictor, list[str]]:
-    """Load a pyfunc model by URI; return it and its label names (from the signature)."""
-    from pipeline import tracking
-
-    tracking.use_experiment_free(needs_store=model_uri.startswith(("models:", "runs:")))
-    try:
-        model = tracking.load_pyfunc(model_uri)
-    except Exception as exc:  # mlflow raises several types for a missing model/alias/store
-        raise model_load_error(model_uri, exc) from None
-    return model, signature_labels(model.metadata.get_output_schema())
-
-
-def review_thresholds(predictor: object) -> dict[str, float]:
-    """The review band's thresholds of a loaded model ({} when it has none)."""
-    from pipeline.classifiers.registry import served
-
-    return dict(getattr(served(predictor), "thresholds", None) or {})
-
-
-def load_model(model_uri: str) -> Predictor:
-    """The pyfunc model alone (what a scoring worker process loads)."""
-    return load_predictor(model_uri)[0]
-
-
-def model_load_error(model_uri: str, exc: Exception) -> ModelError:
-    """The one-line error for a model URI that does not load."""
-    from pipeline import registry, tracking
-
-    try:
-        reason = registry.explain_model_uri(model_uri) if model_uri.startswith("models:/") else None
-    except Exception:  # noqa: BLE001  the diagnosis is best effort; the load error below still stands
-        reason = None
-    if reason is not None:
-        return ModelError(f"{model_uri}: {reason} (store {tracking.tracking_uri()})")
-    return ModelError(f"{model_uri}: cannot load model from {tracking.tracking_uri()} ({first_line(exc, 300)})")
-
-
-def signature_labels(outputs: object) -> list[str]:
-    """Label names from a model's output schema: its ``p_<label>`` columns, in order."""
-    names = outputs.input_names() if outputs is not None else []  # type: ignore[attr-defined]
-    return [name[2:] for name in names if name.startswith("p_")]
-
-
-def model_identity(predictor: Predictor) -> str:
-    """What a model URI resolved to (the logged model's id), so a resume notices when an
-    alias such as ``@champion`` moved to another version; '' for a plain predictor."""
-    metadata = getattr(predictor, "metadata", None)
-    return str(getattr(metadata, "model_uuid", "") or getattr(metadata, "run_id", "") or "")
-
-
 def text_problem(value: object, max_chars: int) -> str:
     """Why a value cannot be scored, or '' when it can."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
@@ -138,7 +86,7 @@ def output_columns(labels: Sequence[str], explain: bool = False, review: bool = 
 def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
                 max_chars: int, explainer: "Explainer | None" = None, review: bool = False) -> pd.DataFrame:
     """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error`` (and
-    ``evidence`` from ``explainer``: :mod:`pipeline.explain`)."""
+    ``evidence`` from ``explainer``: :mod:`pipeline.scoring.explain`)."""
     problems = chunk[text_column].map(lambda v: text_problem(v, max_chars))
     ok = (problems == "").to_numpy()
     out = chunk.copy()
@@ -180,50 +128,37 @@ class ScoreOptions:
     review: bool = False  # the model's review band (accept / review per row): models with thresholds only
 
 
-def _check_paths(input_path: Path, output_path: Path) -> None:
+def check_paths(input_path: Path, output_path: Path) -> tuple[InputFormat, OutputFormat]:
+    """The one check of a scoring request's files (both engines): the input exists, both
+    suffixes name a format (:mod:`pipeline.scoring.formats`), the output is not the input.
+    Returns the input's and the output's format."""
     if not input_path.exists():
         raise InputError(f"{input_path}: file not found")
+    source, target = input_format(input_path), output_format(output_path)
     if output_path.resolve() == input_path.resolve():
         raise InputError(f"{output_path}: output would overwrite the input")
+    return source, target
 
 
-def _check_options(input_path: Path, output_path: Path, options: ScoreOptions, labels: Sequence[str]) -> None:
-    _check_paths(input_path, output_path)
-    if options.level == "article" and not (options.articles or input_kind(input_path) == "txt"):
+def _check_options(input_path: Path, source: InputFormat, options: ScoreOptions,
+                   labels: Sequence[str] | None = None, explain: bool = False) -> None:
+    """The options fit the input (and, given ``labels``, the model)."""
+    if options.level == "article" and not (options.articles or source.articles):
         raise InputError(f"{input_path}: --level article needs article input: .txt files, or --articles for a "
                          "table whose rows are whole articles")
-    if options.level == "article" and options.none_label not in labels:
+    if labels is not None and options.level == "article" and options.none_label not in labels:
         raise InputError(f"--none-label {options.none_label!r} is not one of the model's labels ({', '.join(labels)})")
-
-
-def _no_text_column(path: Path, columns: Sequence[object], text_column: str) -> InputError:
-    return InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, columns))}); use --text-column")
-
-
-def _no_rows(path: Path) -> InputError:
-    return InputError(f"{path}: no rows to score")
+    if explain and options.level == "article":
+        raise InputError("--explain adds evidence per sentence; it is for --level sentence")
 
 
 def precheck_input(input_path: Path, output_path: Path, options: ScoreOptions) -> None:
     """The checks that need no model, made before one is loaded (seconds): the paths, the
-    encoding, an empty or header-only table, the text column in a table's first rows."""
-    _check_paths(input_path, output_path)
-    if input_kind(input_path) == "txt":
-        return
-    if input_path.stat().st_size == 0:
-        raise _no_rows(input_path)
-    if input_kind(input_path) == "jsonl":
-        from pipeline.io import json_records
-
-        first = next(json_records(input_path, options.encoding), None)
-        if first is None:
-            raise _no_rows(input_path)
-        return  # a key may first appear on a later line: scoring checks every chunk
-    chunk = next(iter(open_input(input_path, 1, options.encoding).chunks), None)
-    if chunk is None or chunk.empty:
-        raise _no_rows(input_path)
-    if options.text_column not in chunk.columns:
-        raise _no_text_column(input_path, chunk.columns, options.text_column)
+    options, the encoding, an empty or header-only table, the text column in a table's
+    first rows (what the input's format checks cheaply)."""
+    source, _ = check_paths(input_path, output_path)
+    _check_options(input_path, source, options)
+    source.check_start(input_path, options.encoding, options.text_column)
 
 
 def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOptions) -> pd.DataFrame:
@@ -236,7 +171,7 @@ def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_
              explain: bool, review: bool) -> pd.DataFrame:
     """The chunk, once it has the text column and no column the scores would overwrite."""
     if text_column not in chunk.columns:
-        raise _no_text_column(input_path, chunk.columns, text_column)
+        raise no_text_column(input_path, chunk.columns, text_column)
     added = output_columns(labels, explain, review)
     clash = [c for c in added if c in chunk.columns]
     if clash:
@@ -258,25 +193,23 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     the checkpoint; any other failure or an interrupt keeps it for ``resume``.
     ``progress(rows_done, total_rows)`` is called after each chunk (total may be None).
     ``workers > 1``: chunks are scored in that many forked processes, which use
-    ``predictor`` or, given ``load_model``, load a fresh one each (:mod:`pipeline.score_workers`);
+    ``predictor`` or, given ``load_model``, load a fresh one each (:mod:`pipeline.scoring.workers`);
     the output is the same bytes. ``explainer`` adds the ``evidence`` column (sentence level).
     """
-    fmt = output_format(output_path)
-    _check_options(input_path, output_path, options, labels)
-    if explainer is not None and options.level == "article":
-        raise InputError("--explain adds evidence per sentence; it is for --level sentence")
+    source, target = check_paths(input_path, output_path)
+    _check_options(input_path, source, options, labels, explainer is not None)
     started = time.perf_counter()
     source = open_input(input_path, options.chunk_rows, options.encoding, options.articles, options.text_column)
     checkpoint = Checkpoint(output_path)
     expected = CheckpointState(input=str(input_path), input_fingerprint=input_fingerprint(input_path),
                                model_uri=model_uri, model_id=model_id,
-                               options={**asdict(options), "output_format": fmt, "explain": explainer is not None})
+                               options={**asdict(options), "output_format": target.name, "explain": explainer is not None})
     if resume and not checkpoint.exists() and output_path.exists():
         raise AlreadyComplete(f"{output_path}: already complete (no checkpoint of an interrupted run); nothing to resume")
     if not resume and output_path.exists():
         log.warning("%s exists; it is replaced when this run completes", output_path)
     state = checkpoint.resume(expected) if resume else checkpoint.start(expected)
-    partial = PartialFile(checkpoint.partial, fmt)
+    partial = PartialFile(checkpoint.partial, target.writer())
     total = source.total_rows if not options.articles else None
     resumed_rows = state.rows_done
     if resume:
@@ -302,7 +235,7 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
             if progress is not None:
                 progress(state.rows_done, total)
         if state.rows_done == 0:
-            raise _no_rows(input_path)
+            raise no_rows(input_path)
         partial.finish(output_path)
         write_provenance(output_path, {"model_uri": model_uri, "model_version": model_version, "model_id": model_id,
                                        "input": str(input_path), "level": options.level, "labels": list(labels),

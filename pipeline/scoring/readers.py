@@ -1,5 +1,8 @@
 """Streaming readers for scoring inputs: chunks of rows, in order, in bounded memory.
 
+Each reader opens one format (``open_csv``, ``open_jsonl``, ``open_parquet``,
+``open_articles``); :mod:`pipeline.scoring.formats` maps file suffixes to them.
+
 CSV and JSONL are read in chunks of exact values (CSV: strings, no type guessing; JSONL:
 the parsed JSON values), Parquet by record batches. Article inputs (a ``.txt`` file, a
 folder of them, or table rows holding whole articles) are split into sentences as they
@@ -15,12 +18,13 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
-from pipeline.io import article_files, check_encoding, decoded_lines, json_records, table_format
+from pipeline.ingest import file_sentences
+from pipeline.io import article_files, check_encoding, decoded_lines, json_records, row_doc_id
 
 MAX_FIELD_CHARS = 16 * 1024 * 1024  # a CSV field longer than this is a broken file, not a long text
 SENTENCE_COLUMNS = ("position", "char_start", "char_end")
@@ -34,11 +38,33 @@ class InputRows:
     total_rows: int | None = None
 
 
-def input_kind(path: Path) -> str:
-    """``txt`` for an article file or folder, else the table extension without the dot."""
-    if path.is_dir() or path.suffix.lower() == ".txt":
-        return "txt"
-    return table_format(path, also=(".txt or a folder of .txt",))
+OpenRows = Callable[[Path, int, str, str], InputRows]  # (path, chunk_rows, encoding, text_column) -> its rows
+CheckStart = Callable[[Path, str, str], None]  # (path, encoding, text_column): raise when the input cannot be scored
+
+
+def no_rows(path: Path) -> InputError:
+    return InputError(f"{path}: no rows to score")
+
+
+def no_text_column(path: Path | str, columns: Sequence[object], text_column: str) -> InputError:
+    return InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, columns))}); use --text-column")
+
+
+def first_rows_check(open_rows: OpenRows) -> CheckStart:
+    """The cheap check of a table's start, made before a model is loaded: it has a row,
+    and that row has the text column."""
+
+    def check(path: Path, encoding: str, text_column: str) -> None:
+        if path.stat().st_size == 0:
+            raise no_rows(path)
+        check_encoding(path, encoding)
+        chunk = next(iter(open_rows(path, 1, encoding, text_column).chunks), None)
+        if chunk is None or chunk.empty:
+            raise no_rows(path)
+        if text_column not in chunk.columns:
+            raise no_text_column(path, chunk.columns, text_column)
+
+    return check
 
 
 def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
@@ -80,6 +106,11 @@ def iter_csv(path: Path, chunk_rows: int, encoding: str) -> Iterator[pd.DataFram
         yield pd.DataFrame(rows, columns=header, dtype=object)
 
 
+def open_csv(path: Path, chunk_rows: int, encoding: str, text_column: str = "text") -> InputRows:
+    """A CSV file's rows as strings (no type guessing); a blank line is an empty row."""
+    return InputRows(iter_csv(path, chunk_rows, encoding))
+
+
 def scan_jsonl(path: Path, encoding: str) -> tuple[list[str], int]:
     """Every key of the file in first-seen order, and the number of records.
 
@@ -105,12 +136,26 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str, columns: list[str]) -
         yield _records_frame(rows, columns)
 
 
+def open_jsonl(path: Path, chunk_rows: int, encoding: str, text_column: str = "text") -> InputRows:
+    """A JSONL file's objects as rows (their parsed values); every chunk has every key of the file."""
+    columns, count = scan_jsonl(path, encoding)
+    return InputRows(iter_jsonl(path, chunk_rows, encoding, columns), count)
+
+
+def check_jsonl_start(path: Path, encoding: str, text_column: str) -> None:
+    """A JSONL file has a row; its text column is checked per chunk, since a key may first
+    appear on a later line."""
+    if path.stat().st_size == 0 or next(json_records(path, encoding), None) is None:
+        raise no_rows(path)
+
+
 def _records_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     # A key missing from a record is None (never NaN), so JSON and Parquet output say null.
     return pd.DataFrame([[record.get(key) for key in columns] for record in rows], columns=columns, dtype=object)
 
 
-def open_parquet(path: Path, chunk_rows: int) -> InputRows:
+def open_parquet(path: Path, chunk_rows: int, encoding: str = "", text_column: str = "text") -> InputRows:
+    """A Parquet file's rows by record batches (its count from the footer)."""
     import pyarrow.parquet as pq
 
     try:
@@ -136,15 +181,25 @@ def _article_files(path: Path, encoding: str, text_column: str) -> Iterator[tupl
         yield article, offset
 
 
-def _article_table_rows(chunks: Iterable[pd.DataFrame], path: Path,
-                        text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+def open_articles(path: Path, chunk_rows: int, encoding: str, text_column: str = "text") -> InputRows:
+    """A ``.txt`` article or a folder of them, split into sentence rows."""
+    return InputRows(sentence_chunks(_article_files(path, encoding, text_column), chunk_rows, text_column))
+
+
+def check_articles_start(path: Path, encoding: str, text_column: str) -> None:
+    """Nothing to check cheaply: an article file is read whole when scored."""
+
+
+def article_table_rows(chunks: Iterable[pd.DataFrame], path: Path,
+                       text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+    """(article fields, 0) for each row of a table whose rows are whole articles; a row
+    without ``doc_id`` gets its row number."""
     number = 0
     for chunk in chunks:
         if text_column not in chunk.columns:
-            raise InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, chunk.columns))}); "
-                             "use --text-column")
+            raise no_text_column(path, chunk.columns, text_column)
         for record in chunk.to_dict(orient="records"):
-            record.setdefault("doc_id", f"row{number:06d}")
+            record.setdefault("doc_id", row_doc_id(number))
             number += 1
             yield record, 0
 
@@ -154,15 +209,13 @@ def article_sentences(article: dict[str, object], text_column: str, offset: int 
     ``char_end`` (plus ``offset``: where the body starts in its file) and the sentence
     under ``text_column``. An article with no sentence (empty, missing or non-string
     text) is one row holding that value, so it is kept."""
-    from pipeline.ingest import split_sentences
-
     text = article.get(text_column)
     fields = {key: value for key, value in article.items() if key != text_column}
-    sentences = split_sentences(text) if isinstance(text, str) else []
+    sentences = file_sentences(text, offset) if isinstance(text, str) else []
     if not sentences:
         empty = text if not isinstance(text, str) else ""
         return [{**fields, "position": 0, "char_start": None, "char_end": None, text_column: empty}]
-    return [{**fields, "position": s.position, "char_start": offset + s.char_start, "char_end": offset + s.char_end,
+    return [{**fields, "position": s.position, "char_start": s.char_start, "char_end": s.char_end,
              text_column: s.text} for s in sentences]
 
 
@@ -185,29 +238,3 @@ def _sentence_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     for column in SENTENCE_COLUMNS:  # an article without sentences has no offsets: nullable ints
         frame[column] = frame[column].astype("Int64")
     return frame
-
-
-def _open_table(path: Path, kind: str, chunk_rows: int, encoding: str) -> InputRows:
-    if kind == "csv":
-        return InputRows(iter_csv(path, chunk_rows, encoding))
-    if kind == "jsonl":
-        columns, count = scan_jsonl(path, encoding)
-        return InputRows(iter_jsonl(path, chunk_rows, encoding, columns), count)
-    return open_parquet(path, chunk_rows)
-
-
-def open_input(path: Path, chunk_rows: int, encoding: str = "utf-8-sig", articles: bool = False,
-               text_column: str = "text") -> InputRows:
-    """The input's rows in chunks, in order. ``.txt`` inputs are always articles; a table
-    is read as articles (one per row, ``doc_id`` and ``text_column``) when ``articles``."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    kind = input_kind(path)
-    check_encoding(path, encoding)
-    if kind == "txt":
-        return InputRows(sentence_chunks(_article_files(path, encoding, text_column), chunk_rows, text_column))
-    table = _open_table(path, kind, chunk_rows, encoding)
-    if not articles:
-        return table
-    rows = _article_table_rows(table.chunks, path, text_column)
-    return InputRows(sentence_chunks(rows, chunk_rows, text_column))

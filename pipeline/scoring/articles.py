@@ -3,7 +3,7 @@
 For each article: how many sentences took each stance, the dominant stance other than
 the none label, and for each such stance its highest-confidence sentence with that
 confidence. Sentence rows arrive in article order and each article starts at
-``position == 0`` (see ``readers.sentence_chunks``), so a chunk holds whole articles.
+``position == 0`` (see ``scoring.readers.sentence_chunks``), so a chunk holds whole articles.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline.readers import SENTENCE_COLUMNS
+from pipeline.scoring.readers import SENTENCE_COLUMNS
 
 SCORE_COLUMNS = ("stance", "confidence", "error")
 
