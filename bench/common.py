@@ -15,12 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import Config  # noqa: E402
-from pipeline.ingest import ingest_articles  # noqa: E402
-from pipeline.io import read_articles  # noqa: E402
-from pipeline.labeling.stage import label_sentences  # noqa: E402
-from pipeline.labeling.suites import get_suite  # noqa: E402
-from pipeline.stages import evaluate_on, load_gold_sets, run_behaviour_suite  # noqa: E402
-from pipeline.train import assemble_training_rows, load_evaluation_sets  # noqa: E402
+from pipeline.corpus import corpus_for  # noqa: E402
+from pipeline.stages import evaluate_on, run_behaviour_suite  # noqa: E402
 
 CONFIGS = {"tfidf_logreg": REPO / "configs" / "default.yaml", "embed_logreg": REPO / "configs" / "embed_logreg.yaml",
            "finetune": REPO / "configs" / "finetune.yaml"}
@@ -41,20 +37,13 @@ def at_repo_root() -> None:
 
 
 def training_setup(config: Config) -> TrainingSetup:
-    """Ingest and label the configured articles in-process and assemble the training rows."""
-    sentences, _ = ingest_articles(read_articles(config.path(config.data.articles)), config.data.reserved_from)
-    dev, test = load_gold_sets(config)
-    extra = None
-    if config.label.embedding.enabled:
-        from pipeline.labeling.embedding import embedding_votes
-
-        extra = embedding_votes(config, sentences, dev)
-    labeled = label_sentences(sentences, get_suite(config.label.functions), config.labels, config.none_label,
-                              config.label.aggregator, config.label_priority, dev, config.label.gold_overrides,
-                              extra).labeled
-    evaluation = load_evaluation_sets(config)
-    rows = assemble_training_rows(config, labeled, test, evaluation)
-    return TrainingSetup(rows, dev, test, evaluation, sentences["text"].tolist())
+    """Ingest and label the configured articles in-process and assemble the training rows,
+    as the ingest, label and train stages do."""
+    corpus = corpus_for(config)
+    sentences = corpus.sentences().sentences
+    labeled = corpus.label(sentences, config.path(config.data.articles)).labeled
+    return TrainingSetup(corpus.training_rows(labeled), corpus.gold_dev, corpus.gold_test, corpus.evaluation_sets(),
+                         sentences["text"].tolist())
 
 
 def score_sets(config: Config, classifier: object, setup: TrainingSetup, behaviour: bool = True) -> dict[str, float]:
@@ -63,6 +52,7 @@ def score_sets(config: Config, classifier: object, setup: TrainingSetup, behavio
     metrics: dict[str, float] = {}
     for name, gold in {"test": setup.test, **setup.evaluation}.items():
         metrics.update(evaluate_on(config, classifier, gold, name).metrics)
-    if behaviour and config.evaluate.behaviour:
-        metrics.update(run_behaviour_suite(config, classifier).metrics)
+    cases = corpus_for(config).behaviour_cases() if behaviour else None
+    if cases is not None:
+        metrics.update(run_behaviour_suite(classifier, cases).metrics)
     return metrics

@@ -126,18 +126,18 @@ def labelled_sets(config_path: Path) -> tuple[dict[str, list[str]], dict[str, li
     from pipeline.config import load_config
     from pipeline.ingest import ingest_articles
     from pipeline.io import read_articles
-    from pipeline.stages import load_gold_sets
-    from pipeline.train import load_evaluation_sets, load_extra_gold
+    from pipeline.corpus import corpus_for
 
     config = load_config(config_path)
-    dev, test = load_gold_sets(config)
+    corpus = corpus_for(config)
+    dev, test = corpus.gold_dev, corpus.gold_test
     sentences, _ = ingest_articles(read_articles(config.path(config.data.articles)), config.data.reserved_from)
     test_docs = set(test["doc_id"]) if test is not None else set()
     train = {"corpus": sentences.loc[~sentences["doc_id"].isin(test_docs), "text"].tolist()}
     if dev is not None:
         train["gold_dev"] = dev["text"].tolist()
-    train.update({name: frame["text"].tolist() for name, frame in load_extra_gold(config).items()})
-    return train, evaluation_texts(config, test, load_evaluation_sets(config))
+    train.update({name: frame["text"].tolist() for name, frame in corpus.extra_gold().items()})
+    return train, evaluation_texts(config, test, corpus.evaluation_sets())
 
 
 def effective_training_sets(config_path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -155,12 +155,12 @@ def effective_training_sets(config_path: Path) -> tuple[dict[str, list[str]], di
 
 
 def evaluation_texts(config, test, sets) -> dict[str, list[str]]:  # noqa: ANN001
-    from pipeline.train import behaviour_texts
+    from pipeline.corpus import corpus_for
 
     evaluation = {"gold_test": test["text"].tolist()} if test is not None else {}
     evaluation.update({name: frame["text"].tolist() for name, frame in sets.items()})
     if config.evaluate.behaviour:
-        evaluation["behaviour"] = behaviour_texts(config)["text"].tolist()
+        evaluation["behaviour"] = corpus_for(config).behaviour_texts()["text"].tolist()
     return evaluation
 
 
@@ -179,12 +179,12 @@ def labelled_frames(config_path: Path) -> dict[str, list[dict[str, str]]]:
     """Every labelled set of the config (gold dev, gold test, extra gold, evaluation sets) as
     rows with ``text`` and ``label``."""
     from pipeline.config import load_config
-    from pipeline.stages import load_gold_sets
-    from pipeline.train import load_evaluation_sets, load_extra_gold
+    from pipeline.corpus import corpus_for
 
     config = load_config(config_path)
-    dev, test = load_gold_sets(config)
-    frames = {"gold_dev": dev, "gold_test": test, **load_extra_gold(config), **load_evaluation_sets(config)}
+    corpus = corpus_for(config)
+    frames = {"gold_dev": corpus.gold_dev, "gold_test": corpus.gold_test, **corpus.extra_gold(),
+              **corpus.evaluation_sets()}
     return {name: frame[["text", "label"]].astype(str).to_dict("records") for name, frame in frames.items()
             if frame is not None}
 

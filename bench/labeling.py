@@ -127,8 +127,8 @@ def main() -> None:
             for aggregator in ("majority", "label_model"):
                 for with_embedding in ((False, True) if extra is not None else (False,)):
                     result = label_sentences(
-                        corpus.sentences, suite, cfg.labels, cfg.none_label, aggregator, cfg.label_priority, gold,
-                        gold_overrides=False,
+                        corpus.sentences, suite, cfg.labels, cfg.none_label, aggregator, cfg.label_priority,
+                        gold_dev=gold, gold_overrides=False,
                         extra_votes=("embedding_prototypes", extra[0], extra[1]) if with_embedding else None,
                     )
                     name = {"majority": "majority vote", "label_model": "label model (Dawid-Skene)"}[aggregator]

@@ -62,8 +62,9 @@ def score_variant(config: Config, examples: pd.DataFrame, split: str, resamples:
     rows = training_rows(training_pool(labeled, include_dev), gold, include_gold_dev=True)
     result = fit_target_aware(config, rows, gold_split(examples, "dev") if split == "test" else None)
     predicted = predict_frame(result.classifier, gold)
-    evaluation = evaluate_predictions(gold, predicted, config.labels, split, config.evaluate.calibration_bins,
-                                      config.evaluate.f_avg_labels, resamples, config.seed)
+    evaluation = evaluate_predictions(gold, predicted, config.labels, split,
+                                      calibration_bins=config.evaluate.calibration_bins,
+                                      f_avg_labels=config.evaluate.f_avg_labels, resamples=resamples, seed=config.seed)
     return {**evaluation.metrics, "train_seconds": result.metrics["train_seconds"]}
 
 

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.corpus import corpus_for
 from pipeline.errors import InputError
 from pipeline.io import read_table, write_table
 from pipeline.labeling.gold import REF_COLUMNS, load_gold_refs
 from pipeline.labeling.suggest import merge_into_gold, rank_for_labeling, read_filled
 from pipeline.stage_paths import StagePaths
-from pipeline.stages import load_gold_sets
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def suggest(config: Config, n: int, output: Path, similar_to: Path | None = None
         if not path.exists():
             raise InputError(f"{path}: not found; run `stance label` (or `stance run`) first")
     labeled, votes = read_table(paths.labeled), read_table(paths.votes)
-    _, gold_test = load_gold_sets(config)
+    gold_test = corpus_for(config).gold_test
     test_docs = set(gold_test["doc_id"].astype(str)) if gold_test is not None else set()
     weak = labeled.loc[labeled["label_source"] != "gold"]
     weak = weak.loc[~weak["doc_id"].astype(str).isin(test_docs)]
@@ -89,7 +89,7 @@ def _confident_misses(config: Config, candidates: pd.DataFrame, model_probs: "np
 def merge_gold(config: Config, filled_path: Path) -> tuple[int, int]:
     """Merge a filled-in suggestion file into the gold dev set; return (added, updated)."""
     filled = read_filled(filled_path, config.labels)
-    _, gold_test = load_gold_sets(config)
+    gold_test = corpus_for(config).gold_test
     test_docs = set(gold_test["doc_id"].astype(str)) if gold_test is not None else set()
     if config.data.gold_refs:
         target = config.path(config.data.gold_refs)

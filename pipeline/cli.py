@@ -127,7 +127,7 @@ def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
         force: bool = typer.Option(False, "--force", metavar="", help="Rerun every stage, even those whose inputs, settings and code are unchanged.")) -> None:
     """Run all stages (ingest, label, train, evaluate) under one MLflow parent run; a stage
     whose inputs, settings and code are unchanged since its last run is skipped."""
-    from pipeline.stages import run_pipeline
+    from pipeline.runner import run_pipeline
 
     cfg = _config(config, set_)
     metrics = run_pipeline(cfg, config, force=force)
@@ -138,7 +138,7 @@ def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
 def _stage_command(stage: str, doc: str) -> None:
     @user_errors
     def command(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption) -> None:
-        from pipeline.stages import run_stage
+        from pipeline.runner import run_stage
 
         run_stage(_config(config, set_), stage)
 
@@ -154,7 +154,7 @@ _stage_command("ingest", "Split the configured articles into sentences (data/int
 def label(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
           gold: Optional[Path] = typer.Option(None, "--gold", help="A filled-in `stance suggest` file, or a Label Studio JSON export of its tasks, to merge into gold dev first.")) -> None:
     """Weakly label the ingested sentences; gold dev overrides (data/processed/labeled.parquet)."""
-    from pipeline.stages import run_stage
+    from pipeline.runner import run_stage
 
     cfg = _config(config, set_)
     if gold is not None:

@@ -104,7 +104,7 @@ def f_avg_metrics(gold: pd.DataFrame, y_pred: Sequence[str], averaged: Sequence[
 
 
 def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Sequence[str],
-                         prefix: str = "test", calibration_bins: int = 10,
+                         prefix: str = "test", *, calibration_bins: int = 10,
                          f_avg_labels: Sequence[str] = (), resamples: int = 0, seed: int = 0,
                          none_label: str | None = None) -> Evaluation:
     """Compare predictions (``stance``, ``confidence``, ``p_<label>``) with gold ``label``.

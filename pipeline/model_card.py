@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from pipeline.corpus import corpus_for
+
 if TYPE_CHECKING:
     from pipeline.config import Config
     from pipeline.gate import GateDecision
@@ -26,18 +28,6 @@ def _with_interval(metrics: dict[str, float], name: str) -> str:
     value = f"{metrics[f'test_{name}']:.3f}"
     low, high = metrics.get(f"test_{name}_ci_low"), metrics.get(f"test_{name}_ci_high")
     return value if low is None or high is None else f"{value} (95% bootstrap interval {low:.3f}–{high:.3f})"
-
-
-def _training_source(config: "Config") -> str:
-    data = config.data
-    if data.dataset is not None:
-        files = ", ".join(f"`{file.path}`" for file in data.dataset.files)
-        return f"the dataset's own gold labels ({files}); its test split is held out"
-    labeler = (f"weak labels from the `{config.label.functions}` labeling functions "
-               f"({config.label.aggregator}{' + embedding labeler' if config.label.embedding.enabled else ''})")
-    gold = " and gold dev" if config.train.include_gold_dev else ""
-    reserved = f"; articles dated on or after {data.reserved_from} are reserved and never trained on" if data.reserved_from else ""
-    return f"sentences of `{data.articles}`: {labeler}{gold}{reserved}"
 
 
 def _per_class_table(report: pd.DataFrame, rows_heading: str = "gold-test rows") -> list[str]:
@@ -64,7 +54,7 @@ def _limitations(config: "Config", train: dict[str, float], metrics: dict[str, f
                      f"spans {low:.3f}–{high:.3f}, so a difference between two models much smaller than that "
                      "spread may be chance.")
     weak_rows = int(train.get("train_rows", 0) - train.get("train_gold_rows", 0))
-    if config.data.dataset is None and weak_rows > 0:
+    if corpus_for(config).weak_labels and weak_rows > 0:
         notes.append(f"{weak_rows} of {int(train.get('train_rows', 0))} training rows carry weak (rule-made) "
                      "labels: stance wordings the labeling functions miss are under-represented.")
     notes.append(f"Confidence is the top class probability; expected calibration error on gold test is "
@@ -125,7 +115,7 @@ def render_model_card(config: "Config", run_name: str, train_info: "TrainRecord"
     counts = ", ".join(f"{label} {int(train.get(f'train_rows_{label}', 0))}" for label in config.labels)
     lines += ["## Training data", "",
               f"{int(train.get('train_rows', 0))} rows ({counts}); {int(train.get('train_gold_rows', 0))} of them gold. "
-              f"Source: {_training_source(config)}.{_training_sources(train)} Rows of a gold-test document "
+              f"Source: {corpus_for(config).description()}.{_training_sources(train)} Rows of a gold-test document "
               "(article), and any row that equals or shares an 8-word run with a sentence of gold test, of an "
               "evaluation set or of the behavioural suite, are left out of training.", ""]
     lines += ["## Evaluation on gold test", "",

@@ -6,8 +6,10 @@ source code and the versions of the libraries that compute results, the config s
 the stage reads, the digests of the data files named in the config (and of
 ``train.extra_gold``, the evaluation sets and the behavioural suite where the stage reads
 them), and the digests of the files the earlier stages wrote.
+What a stage reads and writes is its declaration in :data:`pipeline.stages.SPECS`.
 After a stage runs, a *stamp* (``models/<experiment>/stages/<stage>.json``) records the
-fingerprint, the digests of the files the stage wrote, its metrics and its MLflow run.
+fingerprint, the digests of the files the stage wrote, what it returned for logging
+(metrics, tags, artifacts) and its run.
 
 A stamp is reused only when its fingerprint equals the current one, every file the stage
 wrote still has its recorded digest (a file overwritten by another config or edited by hand
@@ -21,13 +23,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import tracking
 from pipeline.io import file_digest
+from pipeline.stage_spec import Artifact, StageResult
+from pipeline.stages import SPECS
+from pipeline.tracking import MLFLOW, Tracker
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -36,46 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The config keys each stage reads (top-level names); a change anywhere else leaves it alone.
-STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "ingest": ("experiment", "seed", "data"),
-    "label": ("experiment", "seed", "labels", "none_label", "data", "label"),
-    "train": ("experiment", "seed", "labels", "none_label", "data", "train"),
-    "evaluate": ("experiment", "labels", "none_label", "data", "train", "evaluate", "registry"),
-}
-EVALUATION_FILES = ("classification_report.csv", "misclassified.csv", "test_predictions.csv", "metrics.json",
-                    "confusion_matrix.png", "calibration.png", "model_card.md")
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "torch", "transformers", "onnxruntime")
-
-
-def evaluation_files(config: "Config") -> list[str]:
-    """The report files the evaluate stage writes: gold test's, then per evaluation set and
-    for the behavioural suite."""
-    extra = [f"{source.set_name}_{kind}" for source in config.evaluate.extra_sets
-             for kind in ("classification_report.csv", "predictions.csv")]
-    return [*EVALUATION_FILES, *extra, *(["behaviour_results.csv"] if config.evaluate.behaviour else [])]
-
-
-def stage_outputs(config: "Config", paths: "StagePaths", stage: str) -> list[Path]:
-    """The files (and folders) ``stage`` writes."""
-    return {
-        "ingest": [paths.sentences],
-        "label": [paths.labeled, paths.votes, paths.lf_report],
-        "train": [paths.model_dir, paths.train_info],
-        "evaluate": [paths.reports / name for name in evaluation_files(config)],
-    }[stage]
-
-
-def gold_set_paths(config: "Config", stage: str) -> list[Path]:
-    """The extra gold files ``stage`` reads: train reads ``train.extra_gold`` and, for the
-    leak guard, the evaluation sets and the behavioural suite; evaluate reads the
-    evaluation sets and the suite."""
-    sets = [*(config.train.extra_gold if stage == "train" else []),
-            *(config.evaluate.extra_sets if stage in ("train", "evaluate") else [])]
-    paths = [config.path(p) for source in sets for p in (source.path, source.articles) if p]
-    if stage in ("train", "evaluate") and config.evaluate.behaviour:
-        paths.append(config.path(config.evaluate.behaviour))
-    return paths
 
 
 @dataclass(frozen=True)
@@ -85,8 +50,22 @@ class Stamp:
     stage: str
     fingerprint: str
     outputs: dict[str, str | None]
-    metrics: dict[str, float]
+    result: StageResult
     run_id: str
+
+    def as_dict(self) -> dict:
+        return {"stage": self.stage, "fingerprint": self.fingerprint, "outputs": self.outputs,
+                "metrics": self.result.metrics, "tags": self.result.tags,
+                "artifacts": [{"path": str(a.path), "folder": a.folder} for a in self.result.artifacts],
+                "documents": self.result.documents, "run_id": self.run_id}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Stamp":
+        result = StageResult({k: float(v) for k, v in data["metrics"].items()},
+                             {str(k): str(v) for k, v in data.get("tags", {}).items()},
+                             tuple(Artifact(Path(a["path"]), a["folder"]) for a in data.get("artifacts", [])),
+                             dict(data.get("documents", {})))
+        return cls(data["stage"], data["fingerprint"], dict(data["outputs"]), result, data["run_id"])
 
 
 def code_digest() -> str:
@@ -111,19 +90,19 @@ def _digests(files: list[Path]) -> dict[str, str | None]:
 
 def fingerprint(config: "Config", stage: str, code: str) -> str:
     """The hash of everything ``stage``'s result depends on, as things are now."""
-    from pipeline.stage_paths import StagePaths, data_tags
+    from pipeline.corpus import corpus_for
+    from pipeline.stage_paths import StagePaths
 
     paths = StagePaths.of(config)
-    dumped = config.model_dump(mode="json")
-    order = list(STAGE_SETTINGS)
-    upstream = [path for earlier in order[:order.index(stage)] for path in stage_outputs(config, paths, earlier)]
-    extra = gold_set_paths(config, stage)
+    corpus = corpus_for(config)
+    spec, order, dumped = SPECS[stage], list(SPECS), config.model_dump(mode="json")
+    upstream = [path for earlier in order[:order.index(stage)] for path in SPECS[earlier].outputs(config, paths)]
     content = {
         "stage": stage,
         "code": code,
-        "settings": {key: dumped[key] for key in STAGE_SETTINGS[stage]},
-        "data": data_tags(config),
-        "inputs": _digests(upstream + extra),
+        "settings": {key: dumped[key] for key in spec.settings},
+        "data": corpus.data_tags(),
+        "inputs": _digests(upstream + corpus.gold_set_files(spec.gold_sets)),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -132,22 +111,20 @@ def stamp_path(paths: "StagePaths", stage: str) -> Path:
     return paths.model_dir.parent / "stages" / f"{stage}.json"
 
 
-def write_stamp(config: "Config", stage: str, fingerprint_: str, metrics: dict[str, float], run_id: str) -> None:
-    """Record a finished stage run (atomically), after its outputs are written."""
+def write_stamp(config: "Config", stage: str, fingerprint_: str, result: StageResult, run_id: str) -> None:
+    """Record a finished stage run (atomically), after its outputs are written and its result logged."""
     from pipeline.stage_paths import StagePaths
     from pipeline.tracking import dump_json
 
     paths = StagePaths.of(config)
-    stamp = Stamp(stage, fingerprint_, _digests(stage_outputs(config, paths, stage)), dict(metrics), run_id)
-    dump_json(asdict(stamp), stamp_path(paths, stage))
+    stamp = Stamp(stage, fingerprint_, _digests(SPECS[stage].outputs(config, paths)), result, run_id)
+    dump_json(stamp.as_dict(), stamp_path(paths, stage))
 
 
 def read_stamp(path: Path) -> Stamp | None:
     """The stamp at ``path``; None when it is missing or unreadable (the stage just reruns)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Stamp(data["stage"], data["fingerprint"], dict(data["outputs"]),
-                     {k: float(v) for k, v in data["metrics"].items()}, data["run_id"])
+        return Stamp.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -155,8 +132,9 @@ def read_stamp(path: Path) -> Stamp | None:
         return None
 
 
-def reusable(config: "Config", stage: str, fingerprint_: str) -> Stamp | None:
-    """The stamp of an earlier run of ``stage`` that can stand in for running it now, or None."""
+def reusable(config: "Config", stage: str, fingerprint_: str, tracker: Tracker = MLFLOW) -> Stamp | None:
+    """The stamp of an earlier run of ``stage`` that can stand in for running it now (its run
+    still finished in ``tracker``'s store), or None."""
     from pipeline.stage_paths import StagePaths
 
     paths = StagePaths.of(config)
@@ -166,7 +144,7 @@ def reusable(config: "Config", stage: str, fingerprint_: str) -> Stamp | None:
     if _digests([Path(p) for p in stamp.outputs]) != stamp.outputs:
         log.info("%s: its output files changed since run %s; rerunning", stage, stamp.run_id)
         return None
-    if not tracking.run_finished(stamp.run_id):
+    if not tracker.run_finished(stamp.run_id):
         log.info("%s: run %s is not in this tracking store; rerunning", stage, stamp.run_id)
         return None
     return stamp

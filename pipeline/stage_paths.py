@@ -1,5 +1,5 @@
-"""Where each stage reads and writes, and the digests of the configured data: what the
-stages, the stage cache and the active-learning export share (so neither imports the other)."""
+"""Where each stage reads and writes, and the train stage's record: what the stages, the
+stage cache and the active-learning export share (so neither imports the other)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.io import atomic_path, file_digest
+from pipeline.io import atomic_path
 
 
 @dataclass(frozen=True)
@@ -45,20 +45,6 @@ class StagePaths:
         from pipeline.report_folders import LATEST
 
         return self.report_root / LATEST
-
-
-def data_tags(config: Config) -> dict[str, str]:
-    """Content digests of the inputs, so two runs show whether they saw the same data."""
-    if config.data.dataset is not None:
-        from pipeline.datasets import dataset_paths
-
-        return {f"data.dataset.{path.name}.digest": file_digest(path) for path in dataset_paths(config) if path.exists()}
-    tags = {}
-    for key in ("articles", "gold_dev", "gold_test", "gold_refs"):
-        value = getattr(config.data, key)
-        if value and config.path(value).exists():
-            tags[f"data.{key}.digest"] = file_digest(config.path(value))
-    return tags
 
 
 @dataclass(frozen=True)

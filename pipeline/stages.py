@@ -1,30 +1,30 @@
-"""The stages as file-to-file steps with MLflow logging at the edges.
+"""The four stages, each declared once (:class:`~pipeline.stage_spec.StageSpec`): the config
+settings it reads, the files it reads and which stage writes them, the files it writes, and
+the function, a file-to-file step that returns what to log (:class:`StageResult`).
 
-``stance ingest | label | train | evaluate`` each call one function here; ``stance run``
-calls them in order under one parent run, each as a nested child run. The pure logic
-lives in ``ingest``, ``labeling``, ``train`` and ``evaluate``; this module reads and
-writes the files between them and logs what each stage did.
+The pure logic lives in ``ingest``, ``labeling``, ``train`` and ``evaluate``, and where the
+data comes from in :mod:`pipeline.corpus`; these functions read and write the files between
+them. :mod:`pipeline.runner` fingerprints, runs or reuses and logs them; a stage can also
+be called directly with a :class:`StageContext` and a ``NullTracker`` (no store).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from pipeline import tracking
 from pipeline.config import Config
-from pipeline.errors import ConfigError, InputError, first_line
-from pipeline.io import atomic_path, file_digest, read_articles, read_table, write_table
-from pipeline.stage_paths import StagePaths, TrainRecord, data_tags
-from pipeline.train import load_evaluation_sets
+from pipeline.errors import InputError, first_line
+from pipeline.io import atomic_path, read_table, write_table
+from pipeline.stage_paths import TrainRecord
+from pipeline.stage_spec import Artifact, StageContext, StageInput, StageResult, StageSpec
 
 if TYPE_CHECKING:
     from typing import Callable
@@ -35,143 +35,58 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-def _require(path: Path, stage: str, producer: str) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: not found; the {stage} stage reads what `stance {producer}` writes (run it first)")
+EVALUATION_FILES = ("classification_report.csv", "misclassified.csv", "test_predictions.csv", "metrics.json",
+                    "confusion_matrix.png", "calibration.png", "model_card.md")
 
 
-def load_gold_sets(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Gold dev and gold test as ``doc_id, text, label`` frames (None where not configured)."""
-    from pipeline.labeling.gold import load_gold, load_gold_refs
-
-    data = config.data
-    if data.dataset is not None:
-        from pipeline.datasets import gold_split, load_dataset
-
-        examples = load_dataset(config)
-        return gold_split(examples, "dev"), gold_split(examples, "test")
-    if data.gold_refs:
-        refs, articles = config.path(data.gold_refs), config.path(data.articles)
-        return (load_gold_refs(refs, articles, config.labels, split="dev"),
-                load_gold_refs(refs, articles, config.labels, split="test"))
-    dev = load_gold(config.path(data.gold_dev), config.labels) if data.gold_dev else None
-    test = load_gold(config.path(data.gold_test), config.labels) if data.gold_test else None
-    return dev, test
+def ingest_stage(ctx: StageContext) -> StageResult:
+    """The corpus's sentences (articles split, or a labelled dataset's rows) -> ``sentences.parquet``."""
+    ingested = ctx.corpus.sentences()
+    write_table(ingested.sentences, ctx.paths.sentences)
+    ctx.tracker.log_dataset(ingested.sentences, name="sentences", context="ingest", source=ingested.source)
+    log.info("ingest: %s -> %s", ingested.summary, ctx.paths.sentences)
+    return StageResult(ingested.metrics)
 
 
-def run_ingest(config: Config) -> dict[str, float]:
-    """Articles (or a labelled dataset's rows) -> ``sentences.parquet``."""
-    from pipeline.ingest import ingest_articles
-
-    paths = StagePaths.of(config)
-    if config.data.dataset is not None:
-        return _ingest_dataset(config, paths)
-    source = config.path(config.data.articles)
-    articles = read_articles(source, config.data.text_column, config.data.id_column)
-    sentences, stats = ingest_articles(articles, config.data.reserved_from)
-    if sentences.empty:
-        raise InputError(f"{source}: no sentences after ingest ({stats})")
-    write_table(sentences, paths.sentences)
-    metrics = stats.as_metrics()
-    tracking.log_metrics(metrics)
-    tracking.log_dataset(sentences, name="sentences", context="ingest", source=str(source))
-    log.info("ingest: %d articles -> %d sentences (%d reserved, %d duplicate) -> %s",
-             stats.articles_read, stats.sentences, stats.articles_reserved, stats.articles_duplicate, paths.sentences)
-    return metrics
+def label_stage(ctx: StageContext) -> StageResult:
+    """``sentences.parquet`` -> ``labeled.parquet`` (+ the votes and the function report
+    where labeling functions voted)."""
+    paths = ctx.paths
+    labelled = ctx.corpus.label(read_table(paths.sentences), paths.sentences)
+    write_table(labelled.labeled, paths.labeled)
+    artifacts: tuple[Artifact, ...] = ()
+    if labelled.votes is not None:
+        write_table(labelled.votes, paths.votes)
+    if labelled.report is not None:
+        write_table(labelled.report, paths.lf_report)
+        artifacts = (Artifact(paths.lf_report, "labeling"),)
+    counts = labelled.labeled["label"].replace("", "(unlabeled)").value_counts()
+    log.info("label: %s -> %s", labelled.summary, paths.labeled)
+    return StageResult(labelled.metrics, artifacts=artifacts,
+                       documents={"labeling/label_counts.json": {str(k): int(v) for k, v in counts.items()}})
 
 
-def _ingest_dataset(config: Config, paths: StagePaths) -> dict[str, float]:
-    """A labelled dataset's rows -> ``sentences.parquet`` (with ``target``, ``split``, ``gold_label``)."""
-    from pipeline.datasets import dataset_paths, ingest_metrics, load_dataset
-
-    examples = load_dataset(config)
-    write_table(examples, paths.sentences)
-    metrics = ingest_metrics(examples)
-    tracking.log_metrics(metrics)
-    tracking.log_dataset(examples, name="sentences", context="ingest", source=", ".join(map(str, dataset_paths(config))))
-    log.info("ingest: %d dataset rows (%d train, %d dev, %d test) -> %s", len(examples), metrics["ingest_rows_train"],
-             metrics["ingest_rows_dev"], metrics["ingest_rows_test"], paths.sentences)
-    return metrics
-
-
-def _label_dataset(config: Config, paths: StagePaths, sentences: pd.DataFrame) -> dict[str, float]:
-    """The dataset's own labels as gold for its train and dev rows -> ``labeled.parquet``."""
-    from pipeline.datasets import gold_labeled
-
-    if "gold_label" not in sentences.columns:
-        raise InputError(f"{paths.sentences}: no gold_label column; rerun `stance ingest` with this config")
-    labeled, metrics = gold_labeled(sentences, config.labels)
-    write_table(labeled, paths.labeled)
-    tracking.log_metrics(metrics)
-    counts = labeled["label"].value_counts()
-    tracking.log_dict({str(k): int(v) for k, v in counts.items()}, "labeling/label_counts.json")
-    log.info("label: %d gold rows from the dataset (test rows held out) -> %s", len(labeled), paths.labeled)
-    return metrics
-
-
-def run_label(config: Config) -> dict[str, float]:
-    """``sentences.parquet`` -> ``labeled.parquet`` (+ votes, function report)."""
-    from pipeline.labeling.stage import label_sentences
-    from pipeline.labeling.suites import get_suite
-
-    paths = StagePaths.of(config)
-    _require(paths.sentences, "label", "ingest")
-    sentences = read_table(paths.sentences)
-    if config.data.dataset is not None:
-        return _label_dataset(config, paths, sentences)
-    gold_dev, _ = load_gold_sets(config)
-    if config.label.functions is None:
-        raise InputError("label.functions is null: this config's data carries its own labels; configure data.dataset")
-    suite = get_suite(config.label.functions)
-    extra = None
-    if config.label.embedding.enabled:
-        from pipeline.labeling.embedding import embedding_votes
-
-        extra = embedding_votes(config, sentences, gold_dev)
-    result = label_sentences(
-        sentences, suite, config.labels, config.none_label, config.label.aggregator,
-        config.label_priority, gold_dev, config.label.gold_overrides, extra,
-    )
-    write_table(result.labeled, paths.labeled)
-    write_table(result.votes, paths.votes)
-    write_table(result.report, paths.lf_report)
-    tracking.log_metrics(result.metrics)
-    tracking.log_table(result.report, "labeling/lf_report.csv")
-    counts = result.labeled["label"].replace("", "(unlabeled)").value_counts()
-    tracking.log_dict({str(k): int(v) for k, v in counts.items()}, "labeling/label_counts.json")
-    log.info("label: %d sentences, coverage %.2f, dev accuracy %s -> %s", len(result.labeled),
-             result.metrics["labeler_coverage"], f"{result.metrics.get('labeler_dev_accuracy', float('nan')):.3f}", paths.labeled)
-    return result.metrics
-
-
-def run_train(config: Config) -> dict[str, float]:
-    """``labeled.parquet`` -> a model bundle in ``models/`` and a logged MLflow model."""
+def train_stage(ctx: StageContext) -> StageResult:
+    """``labeled.parquet`` -> a model bundle in ``models/``, the logged model and ``train.json``."""
     from pipeline.train import fit_target_aware
-    from pipeline.train import assemble_training_rows
 
-    paths = StagePaths.of(config)
-    _require(paths.labeled, "train", "label")
-    labeled = read_table(paths.labeled)
-    gold_dev, gold_test = load_gold_sets(config)
-    rows = assemble_training_rows(config, labeled, gold_test)
-    result = fit_target_aware(config, rows, gold_dev)
+    config, paths = ctx.config, ctx.paths
+    rows = ctx.corpus.training_rows(read_table(paths.labeled))
+    result = fit_target_aware(config, rows, ctx.corpus.gold_dev)
     staging = paths.model_dir.with_name(paths.model_dir.name + ".tmp")
     _clear(staging)
     result.classifier.save(staging)
     _clear(paths.model_dir)
     staging.rename(paths.model_dir)
-    tracking.log_metrics(result.metrics)
-    tracking.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
-    model_uri = tracking.log_stance_model(paths.model_dir, config.train.model, config.labels,
-                                          target_column=config.train.target_aware)
-    run_id = tracking.active_run_id()
-    TrainRecord(model_uri, run_id, config.train.model, config.config_hash(), result.metrics).write(paths.train_info)
+    ctx.tracker.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
+    model_uri = ctx.tracker.log_model(paths.model_dir, config.train.model, config.labels,
+                                      target_column=config.train.target_aware)
+    TrainRecord(model_uri, ctx.run_id, config.train.model, config.config_hash(), result.metrics).write(paths.train_info)
     calibrated = (f", calibrated in {result.metrics['calibration_seconds']:.1f}s"
                   if "calibration_seconds" in result.metrics else "")
     log.info("train: %s on %d rows in %.1fs%s -> %s", config.train.model, len(rows), result.metrics["train_seconds"],
              calibrated, model_uri)
-    return result.metrics
+    return StageResult(result.metrics, tags={"model_uri": model_uri})
 
 
 def _clear(folder: Path) -> None:
@@ -181,7 +96,7 @@ def _clear(folder: Path) -> None:
         shutil.rmtree(folder)
 
 
-def run_evaluate(config: Config) -> dict[str, float]:
+def evaluate_stage(ctx: StageContext) -> StageResult:
     """The trained bundle + gold test -> metrics, reports, and the registry gate.
 
     Reports are written to a staging folder; registering the version (with its gate
@@ -189,28 +104,27 @@ def run_evaluate(config: Config) -> dict[str, float]:
     ``latest`` and ``champion`` links, :mod:`pipeline.report_folders`) is one step that a
     Ctrl-C cannot cut in two: interrupted before it, evaluate leaves no version and the
     old reports; once it has begun, it finishes first (:mod:`pipeline.interrupts`)."""
-    paths = StagePaths.of(config)
-    _require(paths.train_info, "evaluate", "train")
-    info = TrainRecord.read(paths.train_info)
-    _, gold_test = load_gold_sets(config)
+    info = TrainRecord.read(ctx.paths.train_info)
+    gold_test = ctx.corpus.gold_test
     if gold_test is None:
         raise InputError("data.gold_test is not set: evaluation needs a gold test set")
-    staging = paths.report_root / ".partial"
+    staging = ctx.paths.report_root / ".partial"
     _clear(staging)
     try:
-        return _evaluate_into(config, paths, info, gold_test, staging)
+        return _evaluate_into(ctx, info, gold_test, staging)
     finally:
         _clear(staging)  # gone once published; after a failure, the half-written folder
 
 
-def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_test: pd.DataFrame,
-                   staging: Path) -> dict[str, float]:
+def _evaluate_into(ctx: StageContext, info: TrainRecord, gold_test: pd.DataFrame, staging: Path) -> StageResult:
     from pipeline import report_folders
     from pipeline.classifiers.registry import load_bundle
     from pipeline.evaluate import plot_calibration, plot_confusion, plot_precision_recall
     from pipeline.interrupts import held
     from pipeline.model_card import render_model_card
+    from pipeline.tracking import git_commit
 
+    config, paths, tracker = ctx.config, ctx.paths, ctx.tracker
     classifier = load_bundle(paths.model_dir)
     evaluation = evaluate_on(config, classifier, gold_test, "test")
     write_table(evaluation.report, staging / "classification_report.csv")
@@ -226,7 +140,7 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
     metrics = dict(evaluation.metrics)
     extra_reports = {}
     scored_sets = {"test": (gold_test, evaluation.predictions)}  # what the gate may compare the champion on
-    for name, gold in load_evaluation_sets(config).items():
+    for name, gold in ctx.corpus.evaluation_sets().items():
         extra = evaluate_on(config, classifier, gold, name)
         scored_sets[name] = (gold, extra.predictions)
         write_table(extra.report, staging / f"{name}_classification_report.csv")
@@ -234,39 +148,39 @@ def _evaluate_into(config: Config, paths: StagePaths, info: TrainRecord, gold_te
         metrics.update(extra.metrics)
         extra_reports[name] = extra.report
         log.info("evaluate: %s macro-F1 %.3f on %d sentences", name, extra.metrics[f"{name}_macro_f1"], len(gold))
-    if config.evaluate.behaviour:
-        behaviour = run_behaviour_suite(config, classifier)
+    cases = ctx.corpus.behaviour_cases()
+    if cases is not None:
+        behaviour = run_behaviour_suite(classifier, cases)
         write_table(behaviour.cases, staging / "behaviour_results.csv")
         metrics.update(behaviour.metrics)
         log.info("evaluate: behavioural suite pass rate %.3f over %d cases", behaviour.metrics["behaviour_pass_rate"],
                  behaviour.metrics["behaviour_cases"])
     with atomic_path(staging / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    tracking.log_metrics(metrics)
-    tracking.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
-                         source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
-    tracking.set_tags({"model_uri": info.model_uri})
+    tracker.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
+                        source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
     log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
              evaluation.metrics["test_accuracy"], len(gold_test))
-    run_id = tracking.active_run_id()
     with held("the model version and its gate decision were registered and the reports written"):
         decision = None
         if config.registry.enabled:
-            decision = tracking.register_and_gate(info.model_uri, config.registry.model_name, config.registry.alias,
-                                                  config.registry.gate_metric, metrics, run_id,
-                                                  champion_comparison(config, scored_sets), gate_policy(config))
-            log.info("registry: %s", decision.reason)
+            decision = tracker.register_and_gate(info.model_uri, config.registry.model_name, config.registry.alias,
+                                                 config.registry.gate_metric, metrics, ctx.run_id,
+                                                 champion_comparison(config, scored_sets), gate_policy(config))
+            if decision is not None:
+                log.info("registry: %s", decision.reason)
         card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
-                                 tracking.git_commit(), extra_reports)
+                                 git_commit(), extra_reports)
         with atomic_path(staging / "model_card.md") as tmp:
             tmp.write_text(card, encoding="utf-8")
-        name = report_folders.folder_name(decision.version if decision else None, run_id)
+        name = report_folders.folder_name(decision.version if decision else None, ctx.run_id)
         final = report_folders.publish(staging, paths.report_root, name, champion=bool(decision and decision.promoted))
         if decision is not None:
-            tracking.tag_version(decision.model_name, decision.version, {"report_dir": str(final.resolve())})
+            tracker.tag_version(decision.model_name, decision.version, {"report_dir": str(final.resolve())})
     log.info("evaluate: reports in %s (%s/latest)", final, paths.report_root)
-    _log_evaluation_files(config, paths.reports)
-    return metrics
+    artifacts = tuple(Artifact(paths.reports / name, "evaluation") for name in evaluation_files(config)
+                      if (paths.reports / name).exists())
+    return StageResult(metrics, tags={"model_uri": info.model_uri}, artifacts=artifacts)
 
 
 def gate_policy(config: Config) -> "GatePolicy":
@@ -293,9 +207,11 @@ def champion_comparison(config: Config, scored_sets: dict[str, tuple[pd.DataFram
     scores = gate.metric_scores(metric, config.labels, config.evaluate.f_avg_labels)
 
     def compare(champion_uri: str) -> "PairedComparison | None":
+        from pipeline.tracking import predict_with
+
         inputs = gold[["text", *(["target"] if "target" in gold.columns else [])]].reset_index(drop=True)
         try:
-            champion = tracking.predict_with(champion_uri, inputs)
+            champion = predict_with(champion_uri, inputs)
         except Exception as exc:  # noqa: BLE001  an old champion that no longer loads: fall back, say why
             log.warning("registry: cannot score the champion %s on %s (%s); the gate compares stored scores",
                         champion_uri, set_name, first_line(exc))
@@ -314,8 +230,10 @@ def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: st
     from pipeline.evaluate import evaluate_predictions
 
     evaluation = evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
-                                      config.evaluate.calibration_bins, config.evaluate.f_avg_labels,
-                                      config.evaluate.bootstrap_resamples, config.seed, config.none_label)
+                                      calibration_bins=config.evaluate.calibration_bins,
+                                      f_avg_labels=config.evaluate.f_avg_labels,
+                                      resamples=config.evaluate.bootstrap_resamples, seed=config.seed,
+                                      none_label=config.none_label)
     uncalibrated = uncalibrated_calibration(config, classifier, gold)
     if uncalibrated is None:
         return evaluation
@@ -338,39 +256,32 @@ def uncalibrated_calibration(config: Config, classifier: object,
     return expected_calibration_error(raw.max(axis=1), predicted == truth, config.evaluate.calibration_bins)
 
 
-def run_behaviour_suite(config: Config, classifier: object) -> "BehaviourResult":
-    """The configured behavioural suite, expanded and scored with ``classifier``."""
-    from pipeline.behaviour import expand_suite, load_suite, score_suite
+def run_behaviour_suite(classifier: object, cases: pd.DataFrame) -> "BehaviourResult":
+    """The behavioural suite's expanded ``cases`` (:meth:`Corpus.behaviour_cases`) scored with ``classifier``."""
+    from pipeline.behaviour import score_suite
     from pipeline.classifiers.targeted import predict_frame
 
-    cases = expand_suite(load_suite(config.path(config.evaluate.behaviour), config.labels))
     return score_suite(cases, predict_frame(classifier, cases[["text"]])["stance"].tolist())
 
 
-def _log_evaluation_files(config: Config, reports: Path) -> None:
-    """The evaluation's reports and plots as artifacts of the active run."""
-    from pipeline.stage_cache import evaluation_files
-
-    for name in evaluation_files(config):
-        if (reports / name).exists():
-            tracking.log_file(reports / name, "evaluation")
-
-
-STAGES = {"ingest": run_ingest, "label": run_label, "train": run_train, "evaluate": run_evaluate}
+def evaluation_files(config: Config) -> list[str]:
+    """The report files the evaluate stage writes: gold test's, then per evaluation set and
+    for the behavioural suite."""
+    extra = [f"{source.set_name}_{kind}" for source in config.evaluate.extra_sets
+             for kind in ("classification_report.csv", "predictions.csv")]
+    return [*EVALUATION_FILES, *extra, *(["behaviour_results.csv"] if config.evaluate.behaviour else [])]
 
 
 def run_name(config: Config) -> str:
     """A run name that says what differs between runs of one experiment: the model with any
-    hyperparameter off its default (``tfidf_logreg(C=0.5)``), the labeler, the training rows."""
+    hyperparameter off its default (``tfidf_logreg(C=0.5)``), then the corpus's part (the
+    labeler and the training rows)."""
     from pipeline.classifiers import registry
+    from pipeline.corpus import corpus_for
 
     settings = registry.settings(config)
     model = config.train.model + (_changed_settings(settings) if isinstance(settings, BaseModel) else "")
-    if config.data.dataset is not None:
-        return f"{model}-{config.train.target_mode}-{'train+dev' if config.train.include_gold_dev else 'train'}"
-    training = "weak+gold" if config.train.include_gold_dev else "weak"
-    labeler = config.label.aggregator + ("+embed" if config.label.embedding.enabled else "")
-    return f"{model}-{labeler}-{training}"
+    return f"{model}-{corpus_for(config).run_name_part()}"
 
 
 def _changed_settings(section: BaseModel) -> str:
@@ -381,135 +292,20 @@ def _changed_settings(section: BaseModel) -> str:
     return f"({','.join(changed)})"[:120] if changed else ""
 
 
-def gold_set_tags(config: Config) -> dict[str, str]:
-    """Content digests of the extra training and evaluation sets (``data.extra_gold.<name>.digest``,
-    ``data.eval.<name>.digest``) and of the behavioural suite, where present."""
-    tags = {}
-    for group, sets in (("extra_gold", config.train.extra_gold), ("eval", config.evaluate.extra_sets)):
-        for source in sets:
-            if config.path(source.path).exists():
-                tags[f"data.{group}.{source.set_name}.digest"] = file_digest(config.path(source.path))
-    if config.evaluate.behaviour and config.path(config.evaluate.behaviour).exists():
-        tags["data.behaviour.digest"] = file_digest(config.path(config.evaluate.behaviour))
-    return tags
-
-
-def base_tags(config: Config) -> dict[str, str]:
-    return {"git_commit": tracking.git_commit(), "config_hash": config.config_hash(),
-            "model_type": config.train.model, "target": config.target, **data_tags(config), **gold_set_tags(config)}
-
-
-def preflight(config: Config, stages: list[str]) -> None:
-    """Check inputs before any run is created, so bad input never reaches the store."""
-    if config.data.dataset is not None and config.label.functions is not None:
-        raise ConfigError("label.functions: data.dataset carries its own labels; set label.functions to null")
-    if config.registry.gate_metric.startswith("test_f_avg") and not config.evaluate.f_avg_labels:
-        raise ConfigError(f"registry.gate_metric {config.registry.gate_metric!r} needs evaluate.f_avg_labels")
-    if "ingest" in stages and config.data.dataset is None:
-        _check_articles(config)
-    load_gold_sets(config)  # validates every gold row up front
-    if "train" in stages and config.train.extra_gold:
-        from pipeline.train import load_extra_gold
-
-        load_extra_gold(config)  # likewise the extra gold files, targets included
-    if any(s in stages for s in ("train", "evaluate")):
-        load_evaluation_sets(config)  # the leak guard and the evaluation read them
-    if "evaluate" in stages and config.evaluate.behaviour:
-        from pipeline.behaviour import load_suite
-
-        load_suite(config.path(config.evaluate.behaviour), config.labels)
-    if config.label.functions is not None and any(s in stages for s in ("label",)):
-        from pipeline.labeling.suites import get_suite
-
-        get_suite(config.label.functions)
-
-
-def _check_articles(config: Config) -> None:
-    """Read the configured articles (format, encoding, columns) and check that ingest would
-    keep at least one: the errors ingest would raise, raised before any run exists."""
-    from pipeline.ingest import select_articles
-
-    source = config.path(config.data.articles)
-    if not source.exists():
-        hint = " (set STANCE_SHARED_DATA or the shared_data key)" if "{shared_data}" in config.data.articles else ""
-        raise InputError(f"{source}: articles not found (data.articles){hint}")
-    kept, stats = select_articles(read_articles(source, config.data.text_column, config.data.id_column),
-                                  config.data.reserved_from)
-    if kept.empty:
-        raise InputError(f"{source}: no article to ingest ({stats.articles_read} read, {stats.articles_reserved} dated "
-                         f"on or after data.reserved_from, {stats.articles_empty} empty, "
-                         f"{stats.articles_duplicate} duplicate)")
-
-
-def run_stage(config: Config, stage: str) -> dict[str, float]:
-    """One stage alone, in its own MLflow run; it always runs, and stamps its result so that
-    a later ``stance run`` can skip it (:mod:`pipeline.stage_cache`)."""
-    from pipeline.stage_cache import code_digest
-
-    preflight(config, [stage])
-    tracking.use_experiment(config.experiment)
-    with _interruptible(stage, []), \
-            tracking.run(f"{stage}:{run_name(config)}", tags={**base_tags(config), "stage": stage}) as run_id:
-        tracking.log_params(config.flat_params())
-        return _run_or_reuse(config, stage, code_digest(), force=True, run_id=run_id)
-
-
-@contextlib.contextmanager
-def _interruptible(stage: str, done: list[str]) -> Iterator[None]:
-    """A Ctrl-C inside ``stage`` becomes a :class:`Stopped` that says what was kept."""
-    from pipeline.interrupts import Interrupted, Stopped, stage_stopped
-
-    try:
-        yield
-    except Stopped:
-        raise
-    except KeyboardInterrupt as stop:
-        raise stage_stopped(stage, done, stop.finished if isinstance(stop, Interrupted) else None) from None
-
-
-def _run_or_reuse(config: Config, stage: str, code: str, force: bool, run_id: str) -> dict[str, float]:
-    """Run ``stage`` in the active run and stamp its result, or, unless ``force``, when an
-    earlier run of it still stands (same fingerprint, outputs and run), record that run's
-    metrics here instead."""
-    from pipeline import stage_cache
-
-    fingerprint = stage_cache.fingerprint(config, stage, code)
-    stamp = None if force else stage_cache.reusable(config, stage, fingerprint)
-    if stamp is None:
-        metrics = STAGES[stage](config)
-        stage_cache.write_stamp(config, stage, fingerprint, metrics, run_id)
-        return metrics
-    tracking.set_tags({"skipped": "true", "reused_run_id": stamp.run_id})
-    tracking.log_metrics(stamp.metrics)
-    paths = StagePaths.of(config)
-    if stage == "train":
-        tracking.set_tags({"model_uri": TrainRecord.read(paths.train_info).model_uri})
-    if stage == "evaluate":
-        _log_evaluation_files(config, paths.reports)
-    log.info("%s: inputs, settings and code unchanged since run %s; skipped (--force reruns it)", stage, stamp.run_id)
-    return stamp.metrics
-
-
-def run_pipeline(config: Config, config_file: Path | None = None, force: bool = False) -> dict[str, float]:
-    """All stages under one parent run, each in a child run; a stage whose inputs, settings
-    and code are unchanged since its last run is skipped unless ``force``. The headline
-    metrics are copied to the parent."""
-    from pipeline.stage_cache import code_digest
-
-    order = list(STAGES)
-    preflight(config, order)
-    tracking.use_experiment(config.experiment)
-    collected: dict[str, float] = {}
-    with tracking.run(run_name(config), tags={**base_tags(config), "stage": "pipeline"}):
-        tracking.log_params(config.flat_params())
-        tracking.log_dict(config.model_dump(mode="json"), "config/resolved_config.json")
-        if config_file is not None and config_file.is_file():
-            tracking.log_file(config_file, "config")
-        code = code_digest()
-        done: list[str] = []
-        for stage in order:
-            with _interruptible(stage, done), tracking.run(stage, tags={"stage": stage}, nested=True) as run_id:
-                collected.update(_run_or_reuse(config, stage, code, force, run_id))
-            done.append(stage)
-        tracking.log_metrics(collected)
-    return collected
+# In pipeline order: a stage's fingerprint covers the outputs of every stage before it.
+SPECS: dict[str, StageSpec] = {spec.name: spec for spec in (
+    StageSpec("ingest", settings=("experiment", "seed", "data"), inputs=(), gold_sets=(),
+              outputs=lambda config, paths: [paths.sentences], function=ingest_stage),
+    StageSpec("label", settings=("experiment", "seed", "labels", "none_label", "data", "label"),
+              inputs=(StageInput("sentences", "ingest"),), gold_sets=(),
+              outputs=lambda config, paths: [paths.labeled, paths.votes, paths.lf_report], function=label_stage),
+    StageSpec("train", settings=("experiment", "seed", "labels", "none_label", "data", "train"),
+              inputs=(StageInput("labeled", "label"),), gold_sets=("extra_gold", "evaluation_sets", "behaviour"),
+              outputs=lambda config, paths: [paths.model_dir, paths.train_info], function=train_stage),
+    StageSpec("evaluate", settings=("experiment", "labels", "none_label", "data", "train", "evaluate", "registry"),
+              inputs=(StageInput("train_info", "train"),), gold_sets=("evaluation_sets", "behaviour"),
+              outputs=lambda config, paths: [paths.reports / name for name in evaluation_files(config)],
+              function=evaluate_stage),
+)}
+# The stage functions by name, as the runner calls them (looked up at call time, so a test can swap one).
+STAGES = {name: spec.function for name, spec in SPECS.items()}

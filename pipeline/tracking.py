@@ -2,7 +2,9 @@
 and the registry gate that moves the champion alias.
 
 MLflow is imported here and nowhere in the stage logic, so stages stay testable without
-a tracking store and ``stance --help`` stays fast.
+a tracking store and ``stance --help`` stays fast. The stages and their runner see a
+:class:`Tracker`: :data:`MLFLOW` logs to the store, :class:`NullTracker` logs nothing (a
+stage run from a notebook or a test, with no store created).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, ContextManager, Iterator, Protocol, Sequence
 
 import pandas as pd
 
@@ -440,3 +442,132 @@ def spark_udf(session, model_uri: str, result_type: str):  # noqa: ANN001, ANN20
 
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # env_manager="local" is deliberate: same venv
     return mlflow.pyfunc.spark_udf(session, model_uri, result_type=result_type, env_manager="local")
+
+
+class Tracker(Protocol):
+    """What the stages and their runner ask of a tracking store."""
+
+    def start(self, experiment: str) -> None: ...
+
+    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> ContextManager[str]: ...
+
+    def log_params(self, params: dict[str, str]) -> None: ...
+
+    def log_metrics(self, metrics: dict[str, float]) -> None: ...
+
+    def set_tags(self, tags: dict[str, str]) -> None: ...
+
+    def log_file(self, path: Path, artifact_path: str | None = None) -> None: ...
+
+    def log_dict(self, data: dict, artifact_file: str) -> None: ...
+
+    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str,
+                    targets: str | None = None) -> None: ...
+
+    def log_model(self, bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str: ...
+
+    def register_and_gate(self, model_uri: str, model_name: str, alias: str, gate_metric: str,
+                          metrics: dict[str, float], run_id: str,
+                          compare: Callable[[str], PairedComparison | None] | None = None,
+                          policy: GatePolicy = GatePolicy()) -> GateDecision | None: ...
+
+    def tag_version(self, model_name: str, version: str, tags: dict[str, str]) -> None: ...
+
+    def run_finished(self, run_id: str) -> bool: ...
+
+
+class MlflowTracker:
+    """The :class:`Tracker` of the MLflow store :func:`tracking_uri` names."""
+
+    def start(self, experiment: str) -> None:
+        use_experiment(experiment)
+
+    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> ContextManager[str]:
+        return run(name, tags, nested)
+
+    def log_params(self, params: dict[str, str]) -> None:
+        log_params(params)
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        log_metrics(metrics)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        set_tags(tags)
+
+    def log_file(self, path: Path, artifact_path: str | None = None) -> None:
+        log_file(path, artifact_path)
+
+    def log_dict(self, data: dict, artifact_file: str) -> None:
+        log_dict(data, artifact_file)
+
+    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str,
+                    targets: str | None = None) -> None:
+        log_dataset(frame, name, context, source, targets)
+
+    def log_model(self, bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str:
+        return log_stance_model(bundle_dir, kind, labels, target_column)
+
+    def register_and_gate(self, model_uri: str, model_name: str, alias: str, gate_metric: str,
+                          metrics: dict[str, float], run_id: str,
+                          compare: Callable[[str], PairedComparison | None] | None = None,
+                          policy: GatePolicy = GatePolicy()) -> GateDecision | None:
+        return register_and_gate(model_uri, model_name, alias, gate_metric, metrics, run_id, compare, policy)
+
+    def tag_version(self, model_name: str, version: str, tags: dict[str, str]) -> None:
+        tag_version(model_name, version, tags)
+
+    def run_finished(self, run_id: str) -> bool:
+        return run_finished(run_id)
+
+
+class NullTracker:
+    """A :class:`Tracker` that records nothing and needs no store: each run gets a fresh
+    local id, a model's "URI" is its bundle folder, nothing is registered (the registry gate
+    is skipped, as with ``registry.enabled: false``) and no earlier run is known, so the
+    stage cache never reuses a stamp."""
+
+    def start(self, experiment: str) -> None:
+        return None
+
+    @contextlib.contextmanager
+    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
+        import uuid
+
+        yield uuid.uuid4().hex
+
+    def log_params(self, params: dict[str, str]) -> None:
+        return None
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        return None
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        return None
+
+    def log_file(self, path: Path, artifact_path: str | None = None) -> None:
+        return None
+
+    def log_dict(self, data: dict, artifact_file: str) -> None:
+        return None
+
+    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str,
+                    targets: str | None = None) -> None:
+        return None
+
+    def log_model(self, bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str:
+        return str(bundle_dir.resolve())
+
+    def register_and_gate(self, model_uri: str, model_name: str, alias: str, gate_metric: str,
+                          metrics: dict[str, float], run_id: str,
+                          compare: Callable[[str], PairedComparison | None] | None = None,
+                          policy: GatePolicy = GatePolicy()) -> GateDecision | None:
+        return None
+
+    def tag_version(self, model_name: str, version: str, tags: dict[str, str]) -> None:
+        return None
+
+    def run_finished(self, run_id: str) -> bool:
+        return False
+
+
+MLFLOW: Tracker = MlflowTracker()

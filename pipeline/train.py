@@ -71,31 +71,6 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
     return rows
 
 
-def load_extra_gold(config: Config) -> dict[str, pd.DataFrame]:
-    """The ``train.extra_gold`` sets by name, each read and checked like a gold file (an
-    optional set that is absent is left out); with a target-aware model each must also have
-    a ``target`` column."""
-    from pipeline.labeling.gold import load_gold_set
-
-    extra = {}
-    for source in config.train.extra_gold:
-        gold = load_gold_set(source, config)
-        if gold is None:
-            continue
-        if config.train.target_aware:
-            require_target_column(str(config.path(source.path)), gold)
-        extra[source.set_name] = gold
-    return extra
-
-
-def load_evaluation_sets(config: Config) -> dict[str, pd.DataFrame]:
-    """The ``evaluate.extra_sets`` by name (an optional set that is absent is left out)."""
-    from pipeline.labeling.gold import load_gold_set
-
-    sets = {source.set_name: load_gold_set(source, config) for source in config.evaluate.extra_sets}
-    return {name: frame for name, frame in sets.items() if frame is not None}
-
-
 def require_target_column(source: str, gold: pd.DataFrame) -> None:
     if "target" not in gold.columns:
         raise InputError(f"{source}: no 'target' column; train.target_mode is target-aware, so every "
@@ -131,30 +106,16 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
     return pd.concat(frames, ignore_index=True)
 
 
-def behaviour_texts(config: Config) -> pd.DataFrame:
-    """The behavioural suite's distinct sentences (``text``), empty when none is configured."""
-    if not config.evaluate.behaviour:
-        return pd.DataFrame({"text": []})
-    from pipeline.behaviour import expand_suite, load_suite
-
-    suite = load_suite(config.path(config.evaluate.behaviour), config.labels)
-    return pd.DataFrame({"text": sorted(set(expand_suite(suite)["text"]))})
-
-
-def assemble_training_rows(config: Config, labeled: pd.DataFrame, gold_test: pd.DataFrame | None,
-                           evaluation_sets: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Every training row of a run, as the train stage makes them: the label stage's rows
-    (a dataset's training pool in dataset mode) plus ``train.extra_gold``, minus every
-    sentence of gold test, of the evaluation sets and of the behavioural suite."""
-    held_out = [*(load_evaluation_sets(config) if evaluation_sets is None else evaluation_sets).values(),
-                behaviour_texts(config)]
-    if config.data.dataset is not None:
-        from pipeline.datasets import training_pool
-
-        labeled = training_pool(labeled, config.train.include_gold_dev)
-    rows = training_rows(labeled, gold_test, config.train.include_gold_dev, held_out)
+def assemble_training_rows(config: Config, pool: pd.DataFrame, gold_test: pd.DataFrame | None,
+                           held_out: Sequence[pd.DataFrame] = (),
+                           extra: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The leak guard, applied once to every training row of a run: the label stage's rows
+    that may be trained on (``pool``) plus the ``extra`` gold sets (``train.extra_gold``), minus
+    every sentence of gold test and of the ``held_out`` sets (the evaluation sets, the
+    behavioural suite). :meth:`pipeline.corpus.Corpus.training_rows` gives it the run's sets."""
+    rows = training_rows(pool, gold_test, config.train.include_gold_dev, held_out)
     if config.train.extra_gold:
-        rows = add_extra_gold(rows, load_extra_gold(config), gold_test, config.train.target_aware, held_out)
+        rows = add_extra_gold(rows, extra or {}, gold_test, config.train.target_aware, held_out)
     return rows
 
 

@@ -42,6 +42,7 @@ def label_sentences(
     none_label: str,
     aggregator: str,
     priority: Sequence[str],
+    *,
     gold_dev: pd.DataFrame | None = None,
     gold_overrides: bool = True,
     extra_votes: tuple[str, np.ndarray, np.ndarray] | None = None,
