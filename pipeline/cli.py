@@ -194,7 +194,7 @@ _stage_command("evaluate", "Evaluate the trained model on gold test; register it
 def score(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL, Parquet, a .txt article or a folder of them."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv, .jsonl or .parquet)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="MLflow model URI [default: models:/NAME@ALIAS from the config's registry section, models:/deployment-stance@champion without a config]."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="MLflow model URI (default: models:/NAME@ALIAS from the config's registry section)."),
     config: Path = ConfigOption,
     text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence (or, with --articles, article) text."),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Rows per chunk (memory bound)."),
@@ -334,7 +334,7 @@ def default_model_uri(config: Path) -> str:
     return f"models:/{registry.model_name}@{registry.alias}"
 
 
-NameOption = typer.Option(None, "--name", "-n", help="Registered model name [default: the config's registry.model_name].")
+NameOption = typer.Option(None, "--name", "-n", help="Registered model name (default: the config's registry.model_name).")
 
 
 @app.command()
