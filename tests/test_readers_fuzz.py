@@ -87,6 +87,13 @@ def test_broken_csv_quoting_is_a_clean_result_or_an_error(values, data):
     run(broken, ".csv")
 
 
+
+def test_a_quote_that_swallows_the_header_line_break_is_a_one_line_error():
+    """Found by the test above: an opening quote before the header made the header's names
+    span lines, and the error listing them did too."""
+    summary, _, error = run(b'"id,text\r\n0,",0"\r\n1,\r\n', ".csv")
+    assert summary is None and "no 'text' column" in str(error) and "\\r\\n" in str(error)
+
 json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts,
                         st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 

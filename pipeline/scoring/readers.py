@@ -47,7 +47,10 @@ def no_rows(path: Path) -> InputError:
 
 
 def no_text_column(path: Path | str, columns: Sequence[object], text_column: str) -> InputError:
-    return InputError(f"{path}: no {text_column!r} column (columns: {', '.join(map(str, columns))}); use --text-column")
+    """The one-line error for a table without the text column (a broken quote can put line
+    breaks into the header's names: they are shown escaped)."""
+    names = ", ".join(str(name).replace("\r", "\\r").replace("\n", "\\n") for name in columns)
+    return InputError(f"{path}: no {text_column!r} column (columns: {names}); use --text-column")
 
 
 def first_rows_check(open_rows: OpenRows) -> CheckStart:
