@@ -317,10 +317,15 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
+# The registered model `stance` uses when the config file is absent (run outside a
+# project): configs/default.yaml's.
+FALLBACK_MODEL_NAME = "deployment-stance"
+
+
 def _registry_section(config: Path) -> RegistryConfig:
-    """The config's registry section; the built-in one when the config file is absent
-    (`stance` run outside a project)."""
-    return load_config(config).registry if config.is_file() else RegistryConfig()
+    """The config's registry section; a default one naming FALLBACK_MODEL_NAME when the
+    config file is absent."""
+    return load_config(config).registry if config.is_file() else RegistryConfig(model_name=FALLBACK_MODEL_NAME)
 
 
 def _model_name(name: str | None, config: Path) -> str:

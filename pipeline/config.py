@@ -1,7 +1,10 @@
 """Experiment configuration: one pydantic model for the YAML, ``--set`` overrides, hashing.
 
-Every knob a data scientist turns lives here; unknown keys and wrong types fail at load time
-with the key's dotted path in the message.
+Every knob a data scientist turns lives here; unknown keys, wrong types and missing required
+keys fail at load time with the key's dotted path in the message. The schema holds no stance
+target's settings: what a target is (experiment, target, labels, none_label, its data and
+labeling functions) is stated by its config (``configs/default.yaml`` for the deployment
+stance); the defaults here are the ones that fit any target.
 """
 
 from __future__ import annotations
@@ -103,9 +106,12 @@ class DatasetConfig(StrictModel):
 
 
 class DataConfig(StrictModel):
-    """Where the articles and the gold sets are, and where stage outputs go."""
+    """Where the articles and the gold sets are, and where stage outputs go. A config names
+    its input: ``articles`` or a labelled ``dataset``."""
 
-    articles: str = "data/raw/sample"
+    articles: str | None = Field(
+        default=None,
+        description="A folder of articles, or one table of them; required unless data.dataset is given.")
     text_column: str = "text"
     id_column: str = "doc_id"
     reserved_from: dt.date | None = Field(
@@ -113,8 +119,8 @@ class DataConfig(StrictModel):
         description="Articles dated on or after this day are a reserved evaluation split: "
         "never ingested, labelled or trained on.",
     )
-    gold_dev: str | None = "data/gold/dev.csv"
-    gold_test: str | None = "data/gold/test.csv"
+    gold_dev: str | None = Field(default=None, description="Gold dev sentences (doc_id,text,label); null: none.")
+    gold_test: str | None = Field(default=None, description="Gold test sentences (doc_id,text,label); null: none.")
     gold_refs: str | None = Field(
         default=None,
         description="Gold stored as references (file, char_start, char_end, sha1, label, split) "
@@ -129,17 +135,24 @@ class DataConfig(StrictModel):
         "are gold, its dev/test splits replace gold_dev/gold_test.",
     )
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _dataset_mode_defaults(cls, values: Any) -> Any:
-        """A dataset brings its own dev/test splits: the article-mode gold files default to off."""
-        if isinstance(values, dict) and values.get("dataset") is not None:
-            return {"gold_dev": None, "gold_test": None, **values}
-        return values
+    def _input_named(cls, values: Any, handler: ModelWrapValidatorHandler["DataConfig"]) -> "DataConfig":
+        """Without a dataset, ``articles`` is required (reported as a missing key)."""
+        if isinstance(values, dict) and values.get("dataset") is None and values.get("articles") is None:
+            errors: list[Any] = [{"type": "missing", "loc": ("articles",), "input": values}]
+            try:
+                handler(values)
+            except ValidationError as exc:
+                errors = [*exc.errors(), *errors]
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler(values)
 
     @model_validator(mode="after")
     def _dataset_replaces_gold_files(self) -> "DataConfig":
         if self.dataset is not None:
+            if self.articles is not None:
+                raise ValueError("data.dataset replaces data.articles: set articles to null")
             given = [key for key in ("gold_dev", "gold_test", "gold_refs") if getattr(self, key) is not None]
             if given:
                 raise ValueError(f"data.dataset brings its own dev/test splits: set {', '.join(given)} to null")
@@ -159,9 +172,9 @@ class LabelConfig(StrictModel):
     """How weak labels are made and combined."""
 
     functions: str | None = Field(
-        default="deployment",
-        description="Name of the labeling-function suite; null means the input already "
-        "carries labels (a benchmark dataset) and only gold is used.",
+        default=None,
+        description="Name of the labeling-function suite (pipeline/labeling/suites.py); null: none, "
+        "as for a labelled dataset, whose own labels are gold.",
     )
     aggregator: Literal["majority", "label_model"] = "majority"
     priority: list[str] = Field(
@@ -349,7 +362,7 @@ class EvaluateConfig(StrictModel):
 
 class RegistryConfig(StrictModel):
     enabled: bool = True
-    model_name: str = "deployment-stance"
+    model_name: str = Field(description="The registered model's name; default: the config's experiment.")
     alias: str = "champion"
     gate_metric: str = "test_macro_f1"
     # The gate scores the champion on the candidate's rows and promotes when the candidate
@@ -361,19 +374,21 @@ class RegistryConfig(StrictModel):
 
 
 class Config(StrictModel):
-    """A whole experiment: the stance target, its labels, the data and every stage."""
+    """A whole experiment: the stance target, its labels, the data and every stage.
+    ``experiment``, ``target``, ``labels``, ``none_label`` and ``data`` (``articles`` or a
+    ``dataset``) are required; ``registry.model_name`` defaults to the experiment."""
 
-    experiment: str = "deployment-stance"
-    target: str = "deploying troops to Ukraine"
-    labels: list[str] = ["support", "conditional", "rule_out", "none"]
-    none_label: str = "none"
+    experiment: str = Field(description="The MLflow experiment; names the model and report folders.")
+    target: str = Field(description="The stance target, in words (run tags, the model card).")
+    labels: list[str] = Field(description="The stance labels, in a fixed order (the model's class order).")
+    none_label: str = Field(description="The label of a sentence without a stance; one of labels.")
     seed: int = 13
     shared_data: str = "../shared/data"
-    data: DataConfig = DataConfig()
+    data: DataConfig
     label: LabelConfig = LabelConfig()
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = EvaluateConfig()
-    registry: RegistryConfig = RegistryConfig()
+    registry: RegistryConfig
 
     @field_validator("labels")
     @classmethod
@@ -397,15 +412,17 @@ class Config(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _dataset_labels_are_gold(cls, values: Any) -> Any:
-        """A dataset carries its own labels: the labeling-function suite defaults to none
-        (naming one is refused by the label stage, which says why)."""
-        if not isinstance(values, dict) or not isinstance(values.get("data"), dict):
+    def _model_name_defaults_to_experiment(cls, values: Any) -> Any:
+        """``registry.model_name`` left out: the experiment's name. (Without a valid experiment
+        the load fails on ``experiment``; the model name stands in as "" so as not to be
+        reported too.)"""
+        if not isinstance(values, dict):
             return values
-        if values["data"].get("dataset") is None:
+        registry = values.get("registry", {})
+        if not isinstance(registry, dict) or "model_name" in registry:
             return values
-        label = values.get("label") if isinstance(values.get("label"), dict) else {}
-        return {**values, "label": {"functions": None, **label}}
+        experiment = values.get("experiment")
+        return {**values, "registry": {"model_name": experiment if isinstance(experiment, str) else "", **registry}}
 
     @model_validator(mode="after")
     def _calibration_needs(self) -> "Config":
@@ -483,10 +500,27 @@ def apply_override(tree: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = value
 
 
+# What a missing required key looks like, for its error message.
+REQUIRED_EXAMPLES: dict[str, str] = {
+    "experiment": "experiment: my-stance",
+    "target": "target: the stance target, in words",
+    "labels": "labels: [favor, against, none]",
+    "none_label": "none_label: none",
+    "data": "data: {articles: path/to/articles}",
+    "data.articles": "data: {articles: path/to/articles}",
+    "registry": "registry: {model_name: my-stance}",
+    "registry.model_name": "registry: {model_name: my-stance}",
+}
+
+
 def _describe(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"unknown key {where!r}"
+    if error["type"] == "missing":
+        example = REQUIRED_EXAMPLES.get(where)
+        hint = "; or a labelled data.dataset" if where == "data.articles" else ""
+        return f"{where}: required" + (f"; e.g. `{example}`{hint}" if example else "")
     return f"{where}: {error['msg']} (got {error.get('input')!r})"
 
 

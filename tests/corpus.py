@@ -64,11 +64,25 @@ def write_corpus(root: Path) -> dict[str, Path]:
     return paths
 
 
+def target_yaml(experiment: str = "tiny") -> str:
+    """The top-level keys every config states (the schema names no stance target): the
+    experiment and the deployment stance's target, labels and none label, as in
+    configs/default.yaml."""
+    return (f"experiment: {experiment}\ntarget: deploying troops to Ukraine\n"
+            "labels: [support, conditional, rule_out, none]\nnone_label: none\n")
+
+
+def minimal_config_yaml(experiment: str = "tiny") -> str:
+    """The least a config states: :func:`target_yaml` and an article folder."""
+    return target_yaml(experiment) + "data:\n  articles: articles\n"
+
+
 def write_config(root: Path, paths: dict[str, Path], experiment: str = "tiny", extra: str = "") -> Path:
+    """The tiny corpus's config: the deployment stance and its labeling functions, with
+    ``extra`` (YAML sections) appended."""
     config = root / "config.yaml"
     config.write_text(
-        f"""experiment: {experiment}
-seed: 7
+        f"""{target_yaml(experiment)}seed: 7
 data:
   articles: {paths['articles']}
   gold_dev: {paths['dev']}
@@ -77,6 +91,7 @@ data:
   processed_dir: {root / 'processed'}
   reports_dir: {root / 'reports'}
 label:
+  functions: deployment
   priority: [conditional, rule_out, support, none]
 registry:
   model_name: {experiment}-stance

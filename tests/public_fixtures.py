@@ -75,7 +75,7 @@ def ruw_dataset_section(files: list[Path]) -> dict:
 def write_dataset_config(root: Path, dataset: dict, name: str = "tiny-public", **train: object) -> Path:
     """A benchmark-style config over ``dataset`` with its own dirs and registered model."""
     config = {
-        "experiment": name, "labels": ["FAVOR", "AGAINST", "NONE"], "none_label": "NONE", "seed": 7,
+        "experiment": name, "target": f"{name} targets", "labels": ["FAVOR", "AGAINST", "NONE"], "none_label": "NONE", "seed": 7,
         "data": {"gold_dev": None, "gold_test": None, "interim_dir": str(root / "interim"),
                  "processed_dir": str(root / "processed"), "reports_dir": str(root / "reports"), "dataset": dataset},
         "label": {"functions": None},

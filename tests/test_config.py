@@ -1,7 +1,9 @@
+import re
 from pathlib import Path
 
 import pytest
 
+from corpus import minimal_config_yaml, target_yaml
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 
@@ -16,21 +18,21 @@ def test_default_config_loads_and_validates():
 
 def test_unknown_key_is_named(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("train:\n  modle: tfidf_logreg\n")
+    path.write_text(minimal_config_yaml() + "train:\n  modle: tfidf_logreg\n")
     with pytest.raises(ConfigError, match=r"unknown key 'train.modle'"):
         load_config(path)
 
 
 def test_mistyped_value_is_named(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("seed: twelve\n")
+    path.write_text(minimal_config_yaml() + "seed: twelve\n")
     with pytest.raises(ConfigError, match=r"seed: .*'twelve'"):
         load_config(path)
 
 
 def test_set_override_is_typed_and_validated(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("seed: 1\n")
+    path.write_text(minimal_config_yaml() + "seed: 1\n")
     assert load_config(path, ["train.tfidf_logreg.C=0.5"]).train.tfidf_logreg.C == 0.5
     with pytest.raises(ConfigError, match="train.model"):
         load_config(path, ["train.model=xgboost"])
@@ -40,7 +42,7 @@ def test_set_override_is_typed_and_validated(tmp_path):
 
 def test_config_hash_follows_content(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("seed: 1\n")
+    path.write_text(minimal_config_yaml() + "seed: 1\n")
     assert load_config(path).config_hash() == load_config(path).config_hash()
     assert load_config(path).config_hash() != load_config(path, ["seed=2"]).config_hash()
 
@@ -52,7 +54,7 @@ def test_missing_config_file():
 
 def test_shared_data_placeholder_uses_env(monkeypatch, tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("data:\n  articles: '{shared_data}/ukraine-news/articles'\n")
+    path.write_text(target_yaml() + "data:\n  articles: '{shared_data}/ukraine-news/articles'\n")
     monkeypatch.setenv("STANCE_SHARED_DATA", "/elsewhere")
     config = load_config(path)
     assert config.path(config.data.articles) == Path("/elsewhere/ukraine-news/articles")
@@ -77,7 +79,7 @@ def test_tfidf_word_token_pattern_reaches_the_vectorizer(tmp_path):
     from pipeline.classifiers.tfidf import build_pipeline
 
     path = tmp_path / "c.yaml"
-    path.write_text("seed: 1\n")
+    path.write_text(minimal_config_yaml() + "seed: 1\n")
     config = load_config(path, [r"train.tfidf_logreg.word_token_pattern=(?u)[#@]?\b\w\w+\b"])
     word = dict(build_pipeline(config.train.tfidf_logreg, seed=1).named_steps["features"].transformer_list)["word"]
     assert {"#prolife", "prolife", "@me"} <= set(word.fit(["#prolife and prolife to @me"]).get_feature_names_out())
@@ -104,10 +106,84 @@ def test_a_yaml_syntax_error_is_one_line_with_its_line_and_column(tmp_path):
 
 def test_a_dataset_config_needs_no_nulls_to_cancel_the_article_defaults(tmp_path):
     path = tmp_path / "d.yaml"
-    path.write_text("labels: [FAVOR, AGAINST, NONE]\nnone_label: NONE\ndata:\n  dataset:\n    text_column: Tweet\n"
+    path.write_text("experiment: d\ntarget: tweets\nlabels: [FAVOR, AGAINST, NONE]\nnone_label: NONE\n"
+                    "data:\n  dataset:\n    text_column: Tweet\n"
                     "    targets: [{target_column: Target, label_column: Stance}]\n"
                     "    files: [{path: x.csv, split: train}]\n", encoding="utf-8")
     config = load_config(path)
-    assert (config.data.gold_dev, config.data.gold_test, config.label.functions) == (None, None, None)
+    assert (config.data.articles, config.data.gold_dev, config.data.gold_test, config.label.functions) == (
+        None, None, None, None)
     with pytest.raises(ConfigError, match="brings its own dev/test splits: set gold_dev to null"):
         load_config(path, ["data.gold_dev=data/gold/dev.csv"])
+
+
+@pytest.mark.parametrize(("key", "example"), [
+    ("experiment", "experiment: my-stance"), ("target", "target: the stance target, in words"),
+    ("labels", "labels: [favor, against, none]"), ("none_label", "none_label: none"),
+])
+def test_a_config_missing_a_target_key_is_refused_naming_it(tmp_path, key, example):
+    lines = [line for line in target_yaml().splitlines() if not line.startswith(f"{key}:")]
+    path = tmp_path / "c.yaml"
+    path.write_text("\n".join(lines) + "\ndata:\n  articles: articles\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: {key}: required; e.g. `{example}`"
+
+
+def test_a_config_names_its_input(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(target_yaml() + "seed: 1\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: data: required; e.g. `data: \{articles: path/to/articles\}`$"):
+        load_config(path)
+    path.write_text(target_yaml() + "data:\n  gold_test: test.csv\n")
+    with pytest.raises(ConfigError, match=r"data.articles: required; e.g. .*; or a labelled data.dataset$"):
+        load_config(path)
+
+
+NEW_TARGET = """experiment: vaccine-mandate-stance
+target: mandatory vaccination
+labels: [pro, anti, neutral]
+none_label: neutral
+"""
+
+
+def _resolved_strings(tree: object) -> list[str]:
+    if isinstance(tree, dict):
+        return [s for key, value in tree.items() for s in [str(key), *_resolved_strings(value)]]
+    if isinstance(tree, list):
+        return [s for value in tree for s in _resolved_strings(value)]
+    return [str(tree)]
+
+
+@pytest.mark.parametrize("data", [
+    "data:\n  articles: news/\n  gold_test: gold/test.csv\n",
+    "data:\n  dataset:\n    text_column: text\n    targets: [{target: vaccination, label_column: stance}]\n"
+    "    files: [{path: train.csv, split: train}, {path: test.csv, split: test}]\n",
+])
+def test_a_new_target_loads_with_nothing_of_the_deployment_stance(tmp_path, data):
+    path = tmp_path / "c.yaml"
+    path.write_text(NEW_TARGET + data)
+    config = load_config(path)
+    assert (config.experiment, config.labels, config.none_label) == ("vaccine-mandate-stance", ["pro", "anti", "neutral"],
+                                                                     "neutral")
+    assert config.registry.model_name == "vaccine-mandate-stance"  # defaults to the experiment
+    assert config.label.functions is None and config.data.gold_dev is None
+    leaked = [value for value in _resolved_strings(config.model_dump(mode="json"))
+              if re.search(r"deploy|troops|ukraine|support|rule_out|conditional|data/raw|data/gold", value, re.I)]
+    assert leaked == []
+    assert not any("deploy" in value for value in config.flat_params().values())
+
+
+def test_a_dataset_config_refuses_an_article_folder(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(NEW_TARGET + "data:\n  articles: news/\n  dataset:\n    text_column: text\n"
+                    "    targets: [{target: vaccination, label_column: stance}]\n    files: [{path: a.csv, split: train}]\n")
+    with pytest.raises(ConfigError, match="data.dataset replaces data.articles: set articles to null"):
+        load_config(path)
+
+
+def test_registry_model_name_stated_wins_over_the_experiment(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(minimal_config_yaml("exp") + "registry:\n  enabled: false\n")
+    assert load_config(path).registry.model_name == "exp"
+    assert load_config(path, ["registry.model_name=other"]).registry.model_name == "other"

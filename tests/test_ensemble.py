@@ -11,6 +11,7 @@ from pipeline.classifiers.registry import load_bundle
 from pipeline.classifiers.ensemble import EnsembleClassifier
 from pipeline.classifiers.tfidf import TfidfLogreg
 from pipeline.classifiers.settings import EnsembleConfig, TfidfLogregConfig
+from corpus import minimal_config_yaml
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 
@@ -44,7 +45,7 @@ def test_ensemble_config_is_validated(tmp_path):
     assert EnsembleConfig(members=["tfidf_logreg", "finetune"], weights=[1, 3]).normalized_weights() == [0.25, 0.75]
     assert EnsembleConfig().normalized_weights() == [0.5, 0.5]
     path = tmp_path / "c.yaml"
-    path.write_text("seed: 1\n")
+    path.write_text(minimal_config_yaml() + "seed: 1\n")
     for override, message in [("train.ensemble.members=[tfidf_logreg]", "at least 2"),
                               ("train.ensemble.members=[tfidf_logreg,tfidf_logreg]", "must not repeat"),
                               ("train.ensemble.weights=[1]", "1 given for 2 members"),
@@ -58,7 +59,7 @@ def test_build_classifier_gives_each_member_its_own_section(tmp_path):
     from pipeline.train import build_classifier
 
     path = tmp_path / "c.yaml"
-    path.write_text("seed: 1\n")
+    path.write_text(minimal_config_yaml() + "seed: 1\n")
     config = load_config(path, ["train.model=ensemble", "train.ensemble.weights=[2,1]", "train.tfidf_logreg.C=0.3",
                                 "train.embed_logreg.C=7"])
     ensemble = build_classifier(config)

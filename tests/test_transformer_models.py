@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from corpus import minimal_config_yaml
 from pipeline.classifiers.finetune import balanced_weights, early_stopping_split, target_matrix
 from pipeline.classifiers.torch_utils import batched_inference, bucketed_batches, length_sorted_batches
 from pipeline.classifiers.weights import WEIGHTS_PACKAGE, resolve_model_dir
@@ -132,7 +133,7 @@ def test_early_stopping_holds_out_whole_dev_articles_from_training():
 
 def test_model_sections_are_validated(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("seed: 1\n")
+    path.write_text(minimal_config_yaml() + "seed: 1\n")
     config = load_config(path, ["train.model=finetune", "train.finetune.epochs=2", "train.finetune.quantize=false"])
     assert config.train.model == "finetune" and config.train.finetune.epochs == 2
     with pytest.raises(ConfigError, match=r"unknown key 'train.finetune.epoch'"):
