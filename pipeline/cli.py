@@ -273,12 +273,12 @@ def report(
 
 def _explainer(predictor: object, config: Path) -> "Explainer":
     """Evidence from the model (tf-idf n-grams) and from the config's labeling functions
-    (none when the config file is absent)."""
+    (none when the config file is absent or names no suite)."""
     from pipeline.scoring.explain import explainer_for
     from pipeline.labeling.suites import get_suite
 
-    suite = get_suite(load_config(config).label.functions) if config.is_file() else None
-    return explainer_for(predictor, suite)
+    functions = load_config(config).label.functions if config.is_file() else None
+    return explainer_for(predictor, get_suite(functions) if functions is not None else None)
 
 
 def raise_input(message: str) -> None:

@@ -147,3 +147,16 @@ def test_cli_refuses_explain_on_spark(tmp_path):
     result = CliRunner().invoke(app, ["score", str(source), "-o", str(tmp_path / "o.parquet"), "--engine", "spark",
                                       "--explain", "--model", "runs:/x/model"])
     assert result.exit_code == 2 and "--explain is for the local engine" in result.output
+
+
+def test_explainer_from_a_config_without_labeling_functions_has_ngrams_only(predictor, tmp_path):
+    """A dataset config (SemEval, RUW) sets label.functions to null: --explain still works,
+    with n-gram evidence and no labeling functions."""
+    from corpus import target_yaml
+
+    from pipeline.cli import _explainer
+
+    config = tmp_path / "dataset.yaml"
+    config.write_text(target_yaml() + "data:\n  articles: articles\n", encoding="utf-8")
+    explainer = _explainer(predictor.classifier, config)
+    assert explainer.suite is None and explainer.ngrams is not None
