@@ -31,8 +31,9 @@ report: setup
 	$(BIN)/stance score $(REPORT_ARTICLES) --output reports/scored-2022-2023.parquet
 	$(BIN)/stance report reports/scored-2022-2023.parquet --output reports/report-2022-2023.html
 
-lint: setup  ## pyflakes and bugbear's bug patterns (pyproject's [tool.ruff])
+lint: setup  ## pyflakes and bugbear's bug patterns, and the formatting (pyproject's [tool.ruff])
 	$(BIN)/python -m ruff check pipeline tests bench
+	$(BIN)/python -m ruff format --check pipeline tests bench
 
 test: setup lint
 	$(BIN)/python -m pytest -q

@@ -18,8 +18,11 @@ from pipeline.config import Config  # noqa: E402
 from pipeline.corpus import corpus_for  # noqa: E402
 from pipeline.stages import evaluate_on, run_behaviour_suite  # noqa: E402
 
-CONFIGS = {"tfidf_logreg": REPO / "configs" / "default.yaml", "embed_logreg": REPO / "configs" / "embed_logreg.yaml",
-           "finetune": REPO / "configs" / "finetune.yaml"}
+CONFIGS = {
+    "tfidf_logreg": REPO / "configs" / "default.yaml",
+    "embed_logreg": REPO / "configs" / "embed_logreg.yaml",
+    "finetune": REPO / "configs" / "finetune.yaml",
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ def training_setup(config: Config) -> TrainingSetup:
     corpus = corpus_for(config)
     sentences = corpus.sentences().sentences
     labeled = corpus.label(sentences, config.path(config.data.articles)).labeled
-    return TrainingSetup(corpus.training_rows(labeled), corpus.gold_dev, corpus.gold_test, corpus.evaluation_sets(),
-                         sentences["text"].tolist())
+    return TrainingSetup(
+        corpus.training_rows(labeled), corpus.gold_dev, corpus.gold_test, corpus.evaluation_sets(), sentences["text"].tolist()
+    )
 
 
 def score_sets(config: Config, classifier: object, setup: TrainingSetup, behaviour: bool = True) -> dict[str, float]:

@@ -32,8 +32,13 @@ from pipeline.statements import LABELS, read_bank, read_bank_file, validate_rows
 DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
 
 STANCES = ("support", "conditional", "rule_out")
-PHASES = (("2022", "2022-01", "2022-12"), ("2023", "2023-01", "2023-12"), ("2024", "2024-01", "2024-12"),
-          ("2025", "2025-01", "2025-12"), ("2026", "2026-01", "2026-12"))
+PHASES = (
+    ("2022", "2022-01", "2022-12"),
+    ("2023", "2023-01", "2023-12"),
+    ("2024", "2024-01", "2024-12"),
+    ("2025", "2025-01", "2025-12"),
+    ("2026", "2026-01", "2026-12"),
+)
 
 
 def phase(date: str) -> str:
@@ -77,7 +82,9 @@ def bank_summary(rows: list[dict[str, str]]) -> dict[str, object]:
         "top actor": f"{top_actor} ({top_count}, {top_count / max(len(rows), 1):.1%})",
         "distinct countries": len({row["country"].strip() for row in rows}),
         "minimal pairs": sum(1 for count in pairs.values() if count == 2),
-        "stance rows with a guideline cue phrase": _share(sum(bool(dq.cue_phrases(r["text"])) for r in stance_rows), len(stance_rows)),
+        "stance rows with a guideline cue phrase": _share(
+            sum(bool(dq.cue_phrases(r["text"])) for r in stance_rows), len(stance_rows)
+        ),
         "conditional rows with 'if'": _share(sum("if" in dq.words(r["text"]) for r in conditional), len(conditional)),
         "mean words (sd)": f"{stats.mean_words:.1f} ({stats.sd_words:.1f})",
         "rows over 35 words": _share(round(stats.share_over_35 * len(rows)), len(rows)),
@@ -171,8 +178,11 @@ def bank_sets(config_path: Path) -> set[str]:
     from pipeline.labeling.gold import is_bank
 
     config = load_config(config_path)
-    return {source.set_name for source in config.train.extra_gold
-            if config.path(source.path).exists() and is_bank(config.path(source.path))}
+    return {
+        source.set_name
+        for source in config.train.extra_gold
+        if config.path(source.path).exists() and is_bank(config.path(source.path))
+    }
 
 
 def labelled_frames(config_path: Path) -> dict[str, list[dict[str, str]]]:
@@ -183,10 +193,8 @@ def labelled_frames(config_path: Path) -> dict[str, list[dict[str, str]]]:
 
     config = load_config(config_path)
     corpus = corpus_for(config)
-    frames = {"gold_dev": corpus.gold_dev, "gold_test": corpus.gold_test, **corpus.extra_gold(),
-              **corpus.evaluation_sets()}
-    return {name: frame[["text", "label"]].astype(str).to_dict("records") for name, frame in frames.items()
-            if frame is not None}
+    frames = {"gold_dev": corpus.gold_dev, "gold_test": corpus.gold_test, **corpus.extra_gold(), **corpus.evaluation_sets()}
+    return {name: frame[["text", "label"]].astype(str).to_dict("records") for name, frame in frames.items() if frame is not None}
 
 
 def real_corpus_texts(config_path: Path) -> list[str]:
@@ -216,18 +224,48 @@ def embedder():
 
 def set_table(frames: dict[str, list[dict[str, str]]], real: list[str], embed) -> str:
     body = []
-    for name, rows in [*frames.items(), *([("real corpus 2022-2023 (all sentences)", [{"text": t, "label": ""} for t in real])] if real else [])]:
+    for name, rows in [
+        *frames.items(),
+        *([("real corpus 2022-2023 (all sentences)", [{"text": t, "label": ""} for t in real])] if real else []),
+    ]:
         texts = [row["text"] for row in rows]
         stats = dq.length_stats(texts)
         stance = [row["text"] for row in rows if row["label"] in STANCES]
         cue = sum(bool(dq.cue_phrases(t)) for t in stance) / len(stance) if stance else float("nan")
         within = len(dq.near_duplicates(embed(texts))) if embed is not None and rows and row_labelled(rows) else ""
-        body.append([name, len(rows), *(sum(r["label"] == label for r in rows) for label in LABELS),
-                     f"{stats.mean_words:.1f}", f"{stats.sd_words:.1f}", stats.share_over_35, stats.share_quoted,
-                     cue, dq.top_share(dq.opening(t) for t in texts)[1], len(dq.exact_duplicates(texts)),
-                     len(dq.shared_spans(texts)), within])
-    return table(["set", "rows", *LABELS, "mean words", "sd", "> 35 words", "quoted", "stance rows with cue phrase",
-                  "top opening trigram", "exact dups", "pairs sharing 8 words", "near dups (cos >= 0.92)"], body)
+        body.append(
+            [
+                name,
+                len(rows),
+                *(sum(r["label"] == label for r in rows) for label in LABELS),
+                f"{stats.mean_words:.1f}",
+                f"{stats.sd_words:.1f}",
+                stats.share_over_35,
+                stats.share_quoted,
+                cue,
+                dq.top_share(dq.opening(t) for t in texts)[1],
+                len(dq.exact_duplicates(texts)),
+                len(dq.shared_spans(texts)),
+                within,
+            ]
+        )
+    return table(
+        [
+            "set",
+            "rows",
+            *LABELS,
+            "mean words",
+            "sd",
+            "> 35 words",
+            "quoted",
+            "stance rows with cue phrase",
+            "top opening trigram",
+            "exact dups",
+            "pairs sharing 8 words",
+            "near dups (cos >= 0.92)",
+        ],
+        body,
+    )
 
 
 def row_labelled(rows: list[dict[str, str]]) -> bool:
@@ -258,8 +296,9 @@ def main() -> int:
     if args.part:
         return check_part(args.part)
     rows = read_bank(args.bank)
-    problems = [p for file in sorted({r["file"] for r in rows})
-                for p in validate_rows([r for r in rows if r["file"] == file], file)]
+    problems = [
+        p for file in sorted({r["file"] for r in rows}) for p in validate_rows([r for r in rows if r["file"] == file], file)
+    ]
     summary = bank_summary(rows)
     if args.bank_table:
         print(table(["what", "count"], [[k, v] for k, v in summary.items()]))
@@ -281,19 +320,30 @@ def main() -> int:
     print(set_table(labelled_frames(args.config), real_corpus_texts(args.config), embed))
     train, evaluation = labelled_sets(args.config)
     raw = dq.train_eval_overlaps(train, evaluation, embed)
-    print(f"\n## Training vs evaluation text\n\ntraining files: {', '.join(f'{k} ({len(v)})' for k, v in train.items())}; "
-          f"evaluation files: {', '.join(f'{k} ({len(v)})' for k, v in evaluation.items())}\n")
-    print(table(["training file", "evaluation file", "kind", "pairs"],
-                [[*key, count] for key, count in sorted(Counter((o.train_set, o.eval_set, o.kind) for o in raw).items())]))
+    print(
+        f"\n## Training vs evaluation text\n\ntraining files: {', '.join(f'{k} ({len(v)})' for k, v in train.items())}; "
+        f"evaluation files: {', '.join(f'{k} ({len(v)})' for k, v in evaluation.items())}\n"
+    )
+    print(
+        table(
+            ["training file", "evaluation file", "kind", "pairs"],
+            [[*key, count] for key, count in sorted(Counter((o.train_set, o.eval_set, o.kind) for o in raw).items())],
+        )
+    )
     bank_overlaps = [o for o in raw if o.train_set not in ("corpus", "gold_dev") and o.train_set in bank_sets(args.config)]
     effective_train, effective_eval = effective_training_sets(args.config)
     effective = dq.train_eval_overlaps(effective_train, effective_eval, embed)
-    print(f"\nAfter the train stage's leak guard (exact text or a shared 8-word run with any evaluation sentence is "
-          f"held out): {sum(map(len, effective_train.values()))} training rows, {len(effective)} overlaps"
-          + (" (MiniLM cosine >= 0.92 included)" if embed is not None else "") + f"; statements-bank file overlaps: {len(bank_overlaps)}")
+    print(
+        f"\nAfter the train stage's leak guard (exact text or a shared 8-word run with any evaluation sentence is "
+        f"held out): {sum(map(len, effective_train.values()))} training rows, {len(effective)} overlaps"
+        + (" (MiniLM cosine >= 0.92 included)" if embed is not None else "")
+        + f"; statements-bank file overlaps: {len(bank_overlaps)}"
+    )
     for overlap in [*bank_overlaps, *effective][:30]:
-        print(f"  {overlap.kind} {overlap.score:.3f}: [{overlap.train_set}] {overlap.train_text!r} ~ "
-              f"[{overlap.eval_set}] {overlap.eval_text!r}")
+        print(
+            f"  {overlap.kind} {overlap.score:.3f}: [{overlap.train_set}] {overlap.train_text!r} ~ "
+            f"[{overlap.eval_set}] {overlap.eval_text!r}"
+        )
     overlaps = [*bank_overlaps, *effective]
     for problem in problems[:30]:
         print(f"PROBLEM {problem}")

@@ -49,8 +49,7 @@ def load_corpora(include_real: bool) -> list[Corpus]:
     sample_sentences, _ = ingest_articles(read_articles(REPO / sample.data.articles))
     sample_dev = load_gold(REPO / sample.data.gold_dev, sample.labels)
     bank = load_bank(REPO / "data" / "statements", sample.labels)
-    corpora = [Corpus("sample", sample, sample_sentences, {"sample gold dev": sample_dev, "statements bank": bank},
-                      sample_dev)]
+    corpora = [Corpus("sample", sample, sample_sentences, {"sample gold dev": sample_dev, "statements bank": bank}, sample_dev)]
     if include_real:
         real = load_config(REPO / "configs" / "ukraine_news.yaml")
         articles = real.path(real.data.articles)
@@ -61,9 +60,15 @@ def load_corpora(include_real: bool) -> list[Corpus]:
         refs = REPO / real.data.gold_refs
         real_dev = load_gold_refs(refs, articles, real.labels, split="dev")
         real_test = load_gold_refs(refs, articles, real.labels, split="test")
-        corpora.append(Corpus("ukraine-news", real, real_sentences,
-                              {"real gold dev": real_dev, "real gold test": real_test},
-                              pd.concat([sample_dev, real_dev], ignore_index=True)))
+        corpora.append(
+            Corpus(
+                "ukraine-news",
+                real,
+                real_sentences,
+                {"real gold dev": real_dev, "real gold test": real_test},
+                pd.concat([sample_dev, real_dev], ignore_index=True),
+            )
+        )
     return corpora
 
 
@@ -84,14 +89,27 @@ def embedding_columns(corpus: Corpus, gold: pd.DataFrame) -> tuple[np.ndarray, n
     for texts in (corpus.sentences["text"].tolist(), gold["text"].tolist()):
         vecs = embed_texts(texts, model_dir, cache_dir=cache)
         keys = np.array([normalize_text(t) for t in texts])
-        out.append(prototype_votes(vecs, proto_vecs, proto_labels, len(corpus.config.labels), settings.threshold,
-                                   settings.margin, exclude=keys[:, None] == proto_keys[None, :]))
+        out.append(
+            prototype_votes(
+                vecs,
+                proto_vecs,
+                proto_labels,
+                len(corpus.config.labels),
+                settings.threshold,
+                settings.margin,
+                exclude=keys[:, None] == proto_keys[None, :],
+            )
+        )
     return out[0], out[1]
 
 
 def score_row(name: str, metrics: dict[str, float]) -> dict[str, object]:
-    return {"labeler": name, "coverage (gold)": metrics["labeler_dev_coverage"],
-            "accuracy": metrics["labeler_dev_accuracy"], "macro-F1": metrics["labeler_dev_macro_f1"]}
+    return {
+        "labeler": name,
+        "coverage (gold)": metrics["labeler_dev_coverage"],
+        "accuracy": metrics["labeler_dev_accuracy"],
+        "macro-F1": metrics["labeler_dev_macro_f1"],
+    }
 
 
 def embedding_only_row(corpus: Corpus, gold: pd.DataFrame, dev_votes: np.ndarray) -> dict[str, object]:
@@ -99,9 +117,12 @@ def embedding_only_row(corpus: Corpus, gold: pd.DataFrame, dev_votes: np.ndarray
 
     labels = corpus.config.labels
     predicted = [labels[v] if v >= 0 else corpus.config.none_label for v in dev_votes]
-    return {"labeler": "embedding prototypes alone", "coverage (gold)": float((dev_votes >= 0).mean()),
-            "accuracy": accuracy_score(gold["label"], predicted),
-            "macro-F1": f1_score(gold["label"], predicted, labels=labels, average="macro", zero_division=0)}
+    return {
+        "labeler": "embedding prototypes alone",
+        "coverage (gold)": float((dev_votes >= 0).mean()),
+        "accuracy": accuracy_score(gold["label"], predicted),
+        "macro-F1": f1_score(gold["label"], predicted, labels=labels, average="macro", zero_division=0),
+    }
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -120,15 +141,24 @@ def main() -> None:
         cfg = corpus.config
         for gold_name, gold in corpus.gold_sets.items():
             counts = gold["label"].value_counts().reindex(cfg.labels, fill_value=0)
-            print(f"\n### {gold_name} ({len(gold)} sentences: "
-                  + ", ".join(f"{l} {n}" for l, n in counts.items()) + f"; corpus {len(corpus.sentences)} sentences)\n")
+            print(
+                f"\n### {gold_name} ({len(gold)} sentences: "
+                + ", ".join(f"{l} {n}" for l, n in counts.items())
+                + f"; corpus {len(corpus.sentences)} sentences)\n"
+            )
             rows, report = [], None
             extra = embedding_columns(corpus, gold) if not args.no_embedding else None
             for aggregator in ("majority", "label_model"):
-                for with_embedding in ((False, True) if extra is not None else (False,)):
+                for with_embedding in (False, True) if extra is not None else (False,):
                     result = label_sentences(
-                        corpus.sentences, suite, cfg.labels, cfg.none_label, aggregator, cfg.label_priority,
-                        gold_dev=gold, gold_overrides=False,
+                        corpus.sentences,
+                        suite,
+                        cfg.labels,
+                        cfg.none_label,
+                        aggregator,
+                        cfg.label_priority,
+                        gold_dev=gold,
+                        gold_overrides=False,
                         extra_votes=("embedding_prototypes", extra[0], extra[1]) if with_embedding else None,
                     )
                     name = {"majority": "majority vote", "label_model": "label model (Dawid-Skene)"}[aggregator]
@@ -140,8 +170,14 @@ def main() -> None:
             print(markdown(pd.DataFrame(rows)))
             print()
             columns = ["function", "label", "coverage", "dev_coverage", "dev_votes", "dev_accuracy"]
-            table = report[columns].rename(columns={"coverage": "corpus coverage", "dev_coverage": "gold coverage",
-                                                    "dev_votes": "gold votes", "dev_accuracy": "gold accuracy"})
+            table = report[columns].rename(
+                columns={
+                    "coverage": "corpus coverage",
+                    "dev_coverage": "gold coverage",
+                    "dev_votes": "gold votes",
+                    "dev_accuracy": "gold accuracy",
+                }
+            )
             print(markdown(table))
     print(f"\n({time.perf_counter() - started:.0f}s)", file=sys.stderr)
 

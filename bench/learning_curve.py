@@ -54,10 +54,22 @@ def curve(kind: str, config: Config, setup: TrainingSetup, fractions: tuple[floa
             rows = subsample(setup.rows, fraction, config.seed + seed)
             fitted = fit_classifier(seeded, rows, setup.dev)
             metrics = score_sets(seeded, fitted.classifier, setup, behaviour=False)
-            results.append({"model": kind, "fraction": fraction, "seed": seed, "rows": len(rows),
-                            "train_seconds": fitted.metrics["train_seconds"], **metrics})
-            print(f"{kind} {fraction:.0%} seed {seed}: {len(rows)} rows, test {metrics['test_macro_f1']:.3f}, "
-                  f"challenge {metrics.get('challenge_macro_f1', float('nan')):.3f}", file=sys.stderr, flush=True)
+            results.append(
+                {
+                    "model": kind,
+                    "fraction": fraction,
+                    "seed": seed,
+                    "rows": len(rows),
+                    "train_seconds": fitted.metrics["train_seconds"],
+                    **metrics,
+                }
+            )
+            print(
+                f"{kind} {fraction:.0%} seed {seed}: {len(rows)} rows, test {metrics['test_macro_f1']:.3f}, "
+                f"challenge {metrics.get('challenge_macro_f1', float('nan')):.3f}",
+                file=sys.stderr,
+                flush=True,
+            )
     return results
 
 
@@ -114,8 +126,9 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--csv", type=Path, default=REPO / "bench" / "results" / "learning_curve.csv")
     parser.add_argument("--png", type=Path, default=REPO / "docs" / "images" / "learning_curve.png")
-    parser.add_argument("--from-csv", type=Path, nargs="+", metavar="CSV",
-                        help="no training: table and plot from per-run CSVs written earlier")
+    parser.add_argument(
+        "--from-csv", type=Path, nargs="+", metavar="CSV", help="no training: table and plot from per-run CSVs written earlier"
+    )
     args = parser.parse_args()
     at_repo_root()
     if args.from_csv:

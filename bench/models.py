@@ -70,10 +70,23 @@ def scoring_speed(classifier, texts: list[str], repeats: int = 3) -> tuple[float
     return len(texts) / statistics.median(walls), len(texts) / statistics.median(cpus)
 
 
-def measure(name: str, config, classifier, bundle: Path, train_seconds: float, setup: TrainingSetup,  # noqa: ANN001
-            speed_texts: list[str]) -> Row:
-    return Row(name, score_sets(config, classifier, setup), train_seconds, *scoring_speed(classifier, speed_texts),
-               folder_mb(bundle), len(speed_texts))
+def measure(
+    name: str,
+    config,
+    classifier,
+    bundle: Path,
+    train_seconds: float,
+    setup: TrainingSetup,  # noqa: ANN001
+    speed_texts: list[str],
+) -> Row:
+    return Row(
+        name,
+        score_sets(config, classifier, setup),
+        train_seconds,
+        *scoring_speed(classifier, speed_texts),
+        folder_mb(bundle),
+        len(speed_texts),
+    )
 
 
 def bench_kind(kind: str, overrides: list[str], sentences: int, workdir: Path) -> list[Row]:
@@ -112,8 +125,9 @@ def measure_bundle(kind: str, overrides: list[str], sentences: int, workdir: Pat
     config = load_config(CONFIGS[kind], overrides)
     setup = training_setup(config)
     speed_texts = list(dict.fromkeys(setup.corpus))[:sentences]
-    return [measure(f"{kind} (as configured)", config, load_bundle(workdir / kind), workdir / kind, float("nan"),
-                    setup, speed_texts)]
+    return [
+        measure(f"{kind} (as configured)", config, load_bundle(workdir / kind), workdir / kind, float("nan"), setup, speed_texts)
+    ]
 
 
 def bench_ensemble(kinds: list[str], overrides: list[str], sentences: int, workdir: Path) -> Row:
@@ -125,8 +139,9 @@ def bench_ensemble(kinds: list[str], overrides: list[str], sentences: int, workd
     members = [load_bundle(workdir / kind) for kind in kinds]
     ensemble = EnsembleClassifier(config.labels, members, [1.0] * len(members))
     speed_texts = list(dict.fromkeys(setup.corpus))[:sentences]
-    row = measure(f"ensemble of {' + '.join(kinds)} (equal weights)", config, ensemble, workdir / kinds[0], float("nan"),
-                  setup, speed_texts)
+    row = measure(
+        f"ensemble of {' + '.join(kinds)} (equal weights)", config, ensemble, workdir / kinds[0], float("nan"), setup, speed_texts
+    )
     row.size_mb = sum(folder_mb(workdir / kind) for kind in kinds)
     return row
 
@@ -136,13 +151,29 @@ def _cells(metrics: dict[str, float], names: list[str]) -> list[str]:
 
 
 def quality_table(rows: list[Row], labels: list[str]) -> str:
-    columns = ["test_macro_f1", *[f"test_f1_{label}" for label in labels],
-               "challenge_macro_f1", *[f"challenge_f1_{label}" for label in labels],
-               "real_test_macro_f1", "real_test_precision_none", "real_test_stance_recall",
-               "behaviour_mft_pass_rate", "behaviour_pass_rate"]
-    head = ["model", "test macro-F1", *[f"test F1 {label}" for label in labels], "challenge macro-F1",
-            *[f"challenge F1 {label}" for label in labels], "real test macro-F1", "real test none precision",
-            "real test stance recall", "behaviour MFT pass", "behaviour all pass"]
+    columns = [
+        "test_macro_f1",
+        *[f"test_f1_{label}" for label in labels],
+        "challenge_macro_f1",
+        *[f"challenge_f1_{label}" for label in labels],
+        "real_test_macro_f1",
+        "real_test_precision_none",
+        "real_test_stance_recall",
+        "behaviour_mft_pass_rate",
+        "behaviour_pass_rate",
+    ]
+    head = [
+        "model",
+        "test macro-F1",
+        *[f"test F1 {label}" for label in labels],
+        "challenge macro-F1",
+        *[f"challenge F1 {label}" for label in labels],
+        "real test macro-F1",
+        "real test none precision",
+        "real test stance recall",
+        "behaviour MFT pass",
+        "behaviour all pass",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join([row.model, *_cells(row.metrics, columns)]) + " |" for row in rows]
     return "\n".join(lines)
@@ -151,8 +182,11 @@ def quality_table(rows: list[Row], labels: list[str]) -> str:
 def behaviour_table(rows: list[Row]) -> str:
     """Pass rate per behavioural capability (columns) and model (rows)."""
     prefix, suffix = "behaviour_", "_pass_rate"
-    capabilities = [key[len(prefix):-len(suffix)] for key in rows[0].metrics
-                    if key.startswith(prefix) and key.endswith(suffix) and key != "behaviour_pass_rate"]
+    capabilities = [
+        key[len(prefix) : -len(suffix)]
+        for key in rows[0].metrics
+        if key.startswith(prefix) and key.endswith(suffix) and key != "behaviour_pass_rate"
+    ]
     if not capabilities:
         return ""
     head = ["model", *capabilities, "all"]
@@ -166,8 +200,11 @@ def behaviour_table(rows: list[Row]) -> str:
 def speed_table(rows: list[Row]) -> str:
     head = ["model", "train s", f"score sent/s ({rows[0].speed_sentences} sentences)", "sent/CPU-s", "bundle MB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += [f"| {row.model} | {row.train_seconds:.1f} | {row.sentences_per_second:.0f} | "
-              f"{row.sentences_per_cpu_second:.0f} | {row.size_mb:.1f} |" for row in rows]
+    lines += [
+        f"| {row.model} | {row.train_seconds:.1f} | {row.sentences_per_second:.0f} | "
+        f"{row.sentences_per_cpu_second:.0f} | {row.size_mb:.1f} |"
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -175,15 +212,33 @@ def main() -> None:
     set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
-    parser.add_argument("--sentences", type=int, default=2000,
-                        help="distinct corpus sentences scored for the speed column (at most the corpus's count)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every model, as `stance run --set`")
+    parser.add_argument(
+        "--sentences",
+        type=int,
+        default=2000,
+        help="distinct corpus sentences scored for the speed column (at most the corpus's count)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override for every model, as `stance run --set`",
+    )
     parser.add_argument("--keep", type=Path, help="keep the trained bundles in this folder (default: a temp folder)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="with --keep: measure a kind's bundle already in the folder instead of training it again")
-    parser.add_argument("--ensemble", nargs="+", choices=KINDS, metavar="KIND",
-                        help="also measure the equal-weight average of these kinds' bundles (no weights are tuned)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: measure a kind's bundle already in the folder instead of training it again",
+    )
+    parser.add_argument(
+        "--ensemble",
+        nargs="+",
+        choices=KINDS,
+        metavar="KIND",
+        help="also measure the equal-weight average of these kinds' bundles (no weights are tuned)",
+    )
     args = parser.parse_args()
     at_repo_root()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -194,8 +249,11 @@ def main() -> None:
         for kind in args.models:
             print(f"... {kind}", file=sys.stderr, flush=True)
             reused = args.reuse and (workdir / kind / "bundle.json").exists()
-            rows.extend(measure_bundle(kind, args.overrides, args.sentences, workdir) if reused
-                        else bench_kind(kind, args.overrides, args.sentences, workdir))
+            rows.extend(
+                measure_bundle(kind, args.overrides, args.sentences, workdir)
+                if reused
+                else bench_kind(kind, args.overrides, args.sentences, workdir)
+            )
         if args.ensemble:
             rows.append(bench_ensemble(args.ensemble, args.overrides, args.sentences, workdir))
     print(quality_table(rows, labels))

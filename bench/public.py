@@ -43,11 +43,12 @@ CONFIGS = {"semeval2016": REPO / "configs" / "semeval2016.yaml", "ruw": REPO / "
 MODES = ("none", "per_target", "joint")
 # (system, F_favor, F_against, F_avg pooled, F_avg averaged over targets); None: not published.
 PUBLISHED = {
-    "semeval2016": [("majority class (organisers)", 52.01, 78.44, 65.22, None),
-                    ("SVM word 1-3 + char 2-5 n-grams (organisers)", 62.98, 74.98, 68.98, None),
-                    ("MITRE, best team (Zarrella and Marsh)", 59.32, 76.33, 67.82, None)],
-    "ruw": [("BERT (RUW authors)", None, None, None, 54.13),
-            ("KDCL (RUW authors)", None, None, None, 78.21)],
+    "semeval2016": [
+        ("majority class (organisers)", 52.01, 78.44, 65.22, None),
+        ("SVM word 1-3 + char 2-5 n-grams (organisers)", 62.98, 74.98, 68.98, None),
+        ("MITRE, best team (Zarrella and Marsh)", 59.32, 76.33, 67.82, None),
+    ],
+    "ruw": [("BERT (RUW authors)", None, None, None, 54.13), ("KDCL (RUW authors)", None, None, None, 78.21)],
 }
 TUNE_GRID = {"C": ["1", "4", "16"], "word_ngram_max": ["1", "3"], "class_weight": ["balanced", "null"]}
 
@@ -62,9 +63,16 @@ def score_variant(config: Config, examples: pd.DataFrame, split: str, resamples:
     rows = training_rows(training_pool(labeled, include_dev), gold, include_gold_dev=True)
     result = fit_target_aware(config, rows, gold_split(examples, "dev") if split == "test" else None)
     predicted = predict_frame(result.classifier, gold)
-    evaluation = evaluate_predictions(gold, predicted, config.labels, split,
-                                      calibration_bins=config.evaluate.calibration_bins,
-                                      f_avg_labels=config.evaluate.f_avg_labels, resamples=resamples, seed=config.seed)
+    evaluation = evaluate_predictions(
+        gold,
+        predicted,
+        config.labels,
+        split,
+        calibration_bins=config.evaluate.calibration_bins,
+        f_avg_labels=config.evaluate.f_avg_labels,
+        resamples=resamples,
+        seed=config.seed,
+    )
     return {**evaluation.metrics, "train_seconds": result.metrics["train_seconds"]}
 
 
@@ -74,8 +82,9 @@ def majority_per_target(config: Config, examples: pd.DataFrame, split: str) -> d
     majority = train.groupby("target")["gold_label"].agg(lambda s: s.value_counts().idxmax())
     gold = gold_split(examples, split)
     probs = pd.get_dummies(gold["target"].map(majority)).reindex(columns=config.labels, fill_value=0).to_numpy(float)
-    return evaluate_predictions(gold, predictions_frame(probs, config.labels), config.labels, split,
-                                f_avg_labels=config.evaluate.f_avg_labels).metrics
+    return evaluate_predictions(
+        gold, predictions_frame(probs, config.labels), config.labels, split, f_avg_labels=config.evaluate.f_avg_labels
+    ).metrics
 
 
 def _pct(value: float | None) -> str:
@@ -84,18 +93,27 @@ def _pct(value: float | None) -> str:
 
 def result_row(dataset: str, system: str, m: dict[str, float], split: str, labels: tuple[str, str]) -> str:
     favor, against = labels
-    cells = [m.get(f"{split}_f1_{favor}"), m.get(f"{split}_f1_{against}"), m.get(f"{split}_f_avg"),
-             m.get(f"{split}_f_avg_targets_mean"), m.get(f"{split}_macro_f1")]
+    cells = [
+        m.get(f"{split}_f1_{favor}"),
+        m.get(f"{split}_f1_{against}"),
+        m.get(f"{split}_f_avg"),
+        m.get(f"{split}_f_avg_targets_mean"),
+        m.get(f"{split}_macro_f1"),
+    ]
     seconds = f"{m['train_seconds']:.1f}" if "train_seconds" in m else ""
-    interval = f" | {_pct(m[f'{split}_f_avg_ci_low'])}-{_pct(m[f'{split}_f_avg_ci_high'])}" if f"{split}_f_avg_ci_low" in m else ""
+    interval = (
+        f" | {_pct(m[f'{split}_f_avg_ci_low'])}-{_pct(m[f'{split}_f_avg_ci_high'])}" if f"{split}_f_avg_ci_low" in m else ""
+    )
     return f"| {dataset} | {system} | " + " | ".join(_pct(c) for c in cells) + f" | {seconds}{interval} |"
 
 
 def table_header(interval: bool = False) -> list[str]:
     """The table's head; ``interval``: with a last column for the bootstrap interval."""
     extra = (" F_avg 95% bootstrap interval |", "---|") if interval else ("", "")
-    return ["| dataset | system | F_favor | F_against | F_avg (pooled) | F_avg (mean over targets) | macro-F1 | train s |" + extra[0],
-            "|---|---|---|---|---|---|---|---|" + extra[1]]
+    return [
+        "| dataset | system | F_favor | F_against | F_avg (pooled) | F_avg (mean over targets) | macro-F1 | train s |" + extra[0],
+        "|---|---|---|---|---|---|---|---|" + extra[1],
+    ]
 
 
 def run_test_tables(datasets: list[str], models: list[str], modes: list[str], resamples: int = 0) -> None:
@@ -107,7 +125,9 @@ def run_test_tables(datasets: list[str], models: list[str], modes: list[str], re
         for system, favor, against, pooled, by_target in PUBLISHED[dataset]:
             cells = [favor, against, pooled, by_target]
             print(f"| {dataset} | {system} | " + " | ".join("" if c is None else f"{c:.2f}" for c in cells) + " |  |  |")
-        print(result_row(dataset, "majority class per target (ours)", majority_per_target(base, examples, "test"), "test", labels))
+        print(
+            result_row(dataset, "majority class per target (ours)", majority_per_target(base, examples, "test"), "test", labels)
+        )
         for model, mode in itertools.product(models, modes):
             config = load_config(CONFIGS[dataset], [f"train.model={model}", f"train.target_mode={mode}"])
             metrics = score_variant(config, examples, "test", resamples)
@@ -172,15 +192,22 @@ def main() -> None:
     available = trainable_names()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
-    parser.add_argument("--models", nargs="+", choices=available, default=None,
-                        help="default: every kind (with --tune: tfidf_logreg)")
+    parser.add_argument(
+        "--models", nargs="+", choices=available, default=None, help="default: every kind (with --tune: tfidf_logreg)"
+    )
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--tune", action="store_true", help="dev-only hyperparameter grid for tfidf_logreg")
     parser.add_argument("--grid", nargs="+", metavar="KEY=V1,V2", help="with --tune: the grid (default: TUNE_GRID)")
-    parser.add_argument("--folds", type=int, default=1,
-                        help="with --tune: cross-validate over train + dev in this many folds (1: the dev split)")
-    parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
-                        help="test tables: add a 95%% bootstrap interval of pooled F_avg from N resamples of the test rows")
+    parser.add_argument(
+        "--folds", type=int, default=1, help="with --tune: cross-validate over train + dev in this many folds (1: the dev split)"
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="test tables: add a 95%% bootstrap interval of pooled F_avg from N resamples of the test rows",
+    )
     args = parser.parse_args()
     if args.bootstrap < 0:
         parser.error(f"--bootstrap {args.bootstrap}: expected 0 (no interval) or a positive number of resamples")

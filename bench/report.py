@@ -49,11 +49,18 @@ def scored_chunk(start: int, rows: int, sentences: list[str], rng: np.random.Gen
     country = np.array(COUNTRIES)[article % len(COUNTRIES)]
     stance = rng.choice(LABELS, size=rows, p=STANCE_RATE)
     confidence = rng.uniform(0.4, 1.0, size=rows)
-    frame = pd.DataFrame({
-        "doc_id": [f"{d}T120000Z_{c}_en_{a:07d}" for d, c, a in zip(day, country, article)],
-        "title": "", "date": pd.Series(days).dt.strftime("%Y-%m-%d").to_numpy(), "source": "",
-        "position": index % SENTENCES_PER_ARTICLE, "text": [sentences[i % len(sentences)] for i in index],
-        "stance": stance, "confidence": confidence})
+    frame = pd.DataFrame(
+        {
+            "doc_id": [f"{d}T120000Z_{c}_en_{a:07d}" for d, c, a in zip(day, country, article)],
+            "title": "",
+            "date": pd.Series(days).dt.strftime("%Y-%m-%d").to_numpy(),
+            "source": "",
+            "position": index % SENTENCES_PER_ARTICLE,
+            "text": [sentences[i % len(sentences)] for i in index],
+            "stance": stance,
+            "confidence": confidence,
+        }
+    )
     for label in LABELS:
         frame[f"p_{label}"] = np.where(stance == label, confidence, (1 - confidence) / 3)
     frame["error"] = ""
@@ -82,15 +89,21 @@ def write_scored(path: Path, rows: int, sentences: list[str]) -> None:
 
 # Runs the command given as arguments and prints its peak RSS in KB: a fresh parent per
 # report, so ru_maxrss of its children is that one report's peak.
-PEAK_RSS = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+PEAK_RSS = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
 
 
 def run_report(scored: Path, output: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one `stance report` process."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK_RSS, str(REPO / ".venv" / "bin" / "stance"), "report",
-                           str(scored), "--output", str(output)], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, str(REPO / ".venv" / "bin" / "stance"), "report", str(scored), "--output", str(output)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
 
 
@@ -110,8 +123,10 @@ def main() -> None:
             if not scored.exists():
                 write_scored(scored, size, sentences)
             seconds, peak = run_report(scored, args.workdir / f"report_{size}_{fmt}.html")
-            print(f"| {size:,} | {fmt} | {scored.stat().st_size / 1e6:.0f} | {seconds:.1f} | {size / seconds:,.0f} "
-                  f"| {peak:.0f} |", flush=True)
+            print(
+                f"| {size:,} | {fmt} | {scored.stat().st_size / 1e6:.0f} | {seconds:.1f} | {size / seconds:,.0f} | {peak:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

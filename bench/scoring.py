@@ -39,8 +39,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CONFIGS = {"tfidf": ("configs/default.yaml", []), "finetune": ("configs/finetune.yaml", ["train.finetune.epochs=1"]),
-           "embed": ("configs/embed_logreg.yaml", [])}
+CONFIGS = {
+    "tfidf": ("configs/default.yaml", []),
+    "finetune": ("configs/finetune.yaml", ["train.finetune.epochs=1"]),
+    "embed": ("configs/embed_logreg.yaml", []),
+}
 
 
 def corpus_sentences() -> list[str]:
@@ -72,10 +75,17 @@ def train_model(kind: str, workdir: Path) -> str:
     name = f"bench-{kind}"
     config, overrides = CONFIGS[kind]
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    settings = [f"data.articles={REPO / 'data/raw/sample'}", f"data.gold_dev={REPO / 'data/gold/dev.csv'}",
-                f"data.gold_test={REPO / 'data/gold/test.csv'}", f"data.interim_dir={workdir / kind / 'interim'}",
-                f"data.processed_dir={workdir / kind / 'processed'}", f"data.reports_dir={workdir / kind / 'reports'}",
-                f"registry.model_name={name}", f"experiment=bench-scoring-{kind}", *overrides]
+    settings = [
+        f"data.articles={REPO / 'data/raw/sample'}",
+        f"data.gold_dev={REPO / 'data/gold/dev.csv'}",
+        f"data.gold_test={REPO / 'data/gold/test.csv'}",
+        f"data.interim_dir={workdir / kind / 'interim'}",
+        f"data.processed_dir={workdir / kind / 'processed'}",
+        f"data.reports_dir={workdir / kind / 'reports'}",
+        f"registry.model_name={name}",
+        f"experiment=bench-scoring-{kind}",
+        *overrides,
+    ]
     command = [str(REPO / ".venv/bin/stance"), "run", "--config", str(REPO / config)]
     for setting in settings:
         command += ["--set", setting]
@@ -103,8 +113,9 @@ def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if args.child == "stream":
         fresh = functools.partial(load_model, args.model) if uses_threads(model) else None
-        rows = score_file(source, out, model, labels, ScoreOptions(chunk_rows=args.batch_size),
-                          workers=args.worker_count, load_model=fresh).rows
+        rows = score_file(
+            source, out, model, labels, ScoreOptions(chunk_rows=args.batch_size), workers=args.worker_count, load_model=fresh
+        ).rows
     elif args.child == "naive":
         frame = pd.read_csv(source, dtype=str, keep_default_na=False)
         predicted = model.predict(frame[["text"]])
@@ -119,15 +130,25 @@ def child(args: argparse.Namespace) -> None:
 
         with source.open("rb") as handle:
             names = handle.readline().decode("utf-8-sig").strip().split(",")
-        reader = pacsv.open_csv(source, read_options=pacsv.ReadOptions(block_size=1 << 20),
-                                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                                convert_options=pacsv.ConvertOptions(column_types={n: "string" for n in names},
-                                                                     strings_can_be_null=False))
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: "string" for n in names}, strings_can_be_null=False),
+        )
         rows = sum(batch.to_pandas().shape[0] for batch in reader)
     seconds = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      "worker_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                      "loaded_rss_kb": loaded_rss}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "worker_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                "loaded_rss_kb": loaded_rss,
+            }
+        )
+    )
 
 
 def _rss_kb(pid: int) -> int:
@@ -143,10 +164,27 @@ def _rss_kb(pid: int) -> int:
 def measure(path: str, source: Path, model: str, args: argparse.Namespace, workers: int = 1) -> dict:
     """Run one configuration in a fresh process, killing it past the memory cap."""
     out = Path(args.workdir) / f"out-{path}-{source.stem}.csv"
-    command = [sys.executable, __file__, "--child", path, "--input", str(source), "--output", str(out),
-               "--model", model, "--batch-size", str(args.batch_size), "--worker-count", str(workers)]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{Path(args.workdir) / 'mlflow.db'}",
-           "MLFLOW_DISABLE_TELEMETRY": "true"}
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        path,
+        "--input",
+        str(source),
+        "--output",
+        str(out),
+        "--model",
+        model,
+        "--batch-size",
+        str(args.batch_size),
+        "--worker-count",
+        str(workers),
+    ]
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{Path(args.workdir) / 'mlflow.db'}",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     cap_kb = int(args.memory_cap_gb * 1024 * 1024)
     killed = False
@@ -204,8 +242,10 @@ def main() -> None:
     sentences = corpus_sentences()
     inputs = {size: write_input(workdir / f"sentences-{size}.csv", size, sentences) for size in args.sizes}
     print(f"{len(sentences)} distinct corpus sentences; load average {os.getloadavg()[0]:.1f} at start", file=sys.stderr)
-    lines = ["| model | path | workers | rows | seconds | rows/s | peak RSS (MB) | RSS after model load (MB) / note |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | path | workers | rows | seconds | rows/s | peak RSS (MB) | RSS after model load (MB) / note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     if not args.no_readers:
         for path in ("read-csv", "read-arrow"):
             size = max(args.sizes)

@@ -157,18 +157,32 @@ def main() -> None:
     for name, splitter in splitters.items():
         predictions = [frozenset(splitter(p.text)) for p in paragraphs]  # also warms up caches
         all_predictions[name] = predictions
-        overall.append({"splitter": name, **score(paragraphs, predictions),
-                        "sentences/s": round(sentences_per_second(splitter, paragraphs, args.repeats))})
+        overall.append(
+            {
+                "splitter": name,
+                **score(paragraphs, predictions),
+                "sentences/s": round(sentences_per_second(splitter, paragraphs, args.repeats)),
+            }
+        )
         for part in subsets:
             rows = [(p, pred) for p, pred in zip(paragraphs, predictions) if subset(p) == part]
             metrics = score([p for p, _ in rows], [pred for _, pred in rows])
-            by_subset.append({"splitter": name, "subset": part, "paragraphs": len(rows),
-                              "f1": metrics["f1"], "exact_match": metrics["exact_match"]})
+            by_subset.append(
+                {
+                    "splitter": name,
+                    "subset": part,
+                    "paragraphs": len(rows),
+                    "f1": metrics["f1"],
+                    "exact_match": metrics["exact_match"],
+                }
+            )
 
     counts = {part: sum(subset(p) == part for p in paragraphs) for part in subsets}
     n_boundaries = sum(len(p.boundaries) for p in paragraphs)
-    print(f"### Sentence splitters on {args.reference.name}: {len(paragraphs)} paragraphs "
-          f"({', '.join(f'{n} {part}' for part, n in counts.items())}), {n_boundaries} boundaries\n")
+    print(
+        f"### Sentence splitters on {args.reference.name}: {len(paragraphs)} paragraphs "
+        f"({', '.join(f'{n} {part}' for part, n in counts.items())}), {n_boundaries} boundaries\n"
+    )
     print(pd.DataFrame(overall).to_markdown(index=False, floatfmt=".3f"))
     print("\n### By subset\n")
     print(pd.DataFrame(by_subset).to_markdown(index=False, floatfmt=".3f"))

@@ -57,10 +57,17 @@ def main() -> None:
     set_up_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=tuple(CONFIGS), default="tfidf_logreg")
-    parser.add_argument("--grid", nargs="*", default=[], metavar="KEY=V1,V2",
-                        help="settings to try, each key's values one at a time")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="applied to every setting tried (and to the baseline)")
+    parser.add_argument(
+        "--grid", nargs="*", default=[], metavar="KEY=V1,V2", help="settings to try, each key's values one at a time"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="applied to every setting tried (and to the baseline)",
+    )
     args = parser.parse_args()
     at_repo_root()
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)

@@ -20,8 +20,14 @@ from pipeline.stage_paths import StagePaths
 log = logging.getLogger(__name__)
 
 
-def suggest(config: Config, n: int, output: Path, similar_to: Path | None = None,
-            fmt: Literal["table", "label-studio"] = "table", min_none_confidence: float = 0.8) -> pd.DataFrame:
+def suggest(
+    config: Config,
+    n: int,
+    output: Path,
+    similar_to: Path | None = None,
+    fmt: Literal["table", "label-studio"] = "table",
+    min_none_confidence: float = 0.8,
+) -> pd.DataFrame:
     """Write the ``n`` sentences most worth labelling (from the label stage's output): where
     labeling functions disagree or the model is unsure, or, with ``similar_to`` (a file of
     known stance sentences), the confident ``none`` predictions nearest to them. ``fmt``:
@@ -64,8 +70,14 @@ def suggest(config: Config, n: int, output: Path, similar_to: Path | None = None
     return ranked
 
 
-def _confident_misses(config: Config, candidates: pd.DataFrame, model_probs: "np.ndarray | None", similar_to: Path,
-                      n: int, min_none_confidence: float) -> pd.DataFrame:
+def _confident_misses(
+    config: Config,
+    candidates: pd.DataFrame,
+    model_probs: "np.ndarray | None",
+    similar_to: Path,
+    n: int,
+    min_none_confidence: float,
+) -> pd.DataFrame:
     from pipeline.classifiers.embeddings import embed_texts
     from pipeline.classifiers.weights import resolve_model_dir
     from pipeline.labeling.suggest import rank_confident_misses
@@ -75,15 +87,24 @@ def _confident_misses(config: Config, candidates: pd.DataFrame, model_probs: "np
         raise InputError(f"{similar_to}: needs a 'text' column with the known stance sentences")
     known_texts = known["text"].dropna().astype(str).tolist()
     if model_probs is None or candidates.empty:
-        return rank_confident_misses(candidates, np.zeros((0, len(config.labels))), config.labels, config.none_label,
-                                     np.zeros((0, 1)), np.zeros((len(known_texts), 1)), known_texts, n,
-                                     min_none_confidence)
+        return rank_confident_misses(
+            candidates,
+            np.zeros((0, len(config.labels))),
+            config.labels,
+            config.none_label,
+            np.zeros((0, 1)),
+            np.zeros((len(known_texts), 1)),
+            known_texts,
+            n,
+            min_none_confidence,
+        )
     model_dir = resolve_model_dir(config.label.embedding.model_dir)
     cache = config.path(".cache")
     vectors = embed_texts(candidates["text"].astype(str).tolist(), model_dir, cache_dir=cache)
     known_vectors = embed_texts(known_texts, model_dir, cache_dir=cache)
-    return rank_confident_misses(candidates, model_probs, config.labels, config.none_label, vectors, known_vectors,
-                                 known_texts, n, min_none_confidence)
+    return rank_confident_misses(
+        candidates, model_probs, config.labels, config.none_label, vectors, known_vectors, known_texts, n, min_none_confidence
+    )
 
 
 def merge_gold(config: Config, filled_path: Path) -> tuple[int, int]:

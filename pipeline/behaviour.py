@@ -140,11 +140,13 @@ def expand_suite(suite: Suite) -> pd.DataFrame:
                 case = f"{capability.name}:{number}" + ("" if capability.type == "inv" else f":{k}")
                 if capability.type == "dir":
                     rows.append((capability.name, "dir", case, "base", template.base.format(**filling), template.base_label))
-                    rows.append((capability.name, "dir", case, "changed", template.changed.format(**filling),
-                                 template.changed_label))
+                    rows.append(
+                        (capability.name, "dir", case, "changed", template.changed.format(**filling), template.changed_label)
+                    )
                 else:
-                    rows.append((capability.name, capability.type, case, "text", template.text.format(**filling),
-                                 template.label or ""))
+                    rows.append(
+                        (capability.name, capability.type, case, "text", template.text.format(**filling), template.label or "")
+                    )
     return pd.DataFrame(rows, columns=["capability", "type", "case", "role", "text", "expected"])
 
 

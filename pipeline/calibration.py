@@ -54,8 +54,7 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Calibrator":
-        return cls(data["method"], float(data.get("temperature", 1.0)),
-                   [(list(x), list(y)) for x, y in data.get("isotonic", [])])
+        return cls(data["method"], float(data.get("temperature", 1.0)), [(list(x), list(y)) for x, y in data.get("isotonic", [])])
 
 
 def fit_temperature(probs: np.ndarray, truth: np.ndarray) -> Calibrator:
@@ -98,7 +97,7 @@ def ece(probs: np.ndarray, truth: np.ndarray) -> float:
 def held_out_ece(method: Method, probs: np.ndarray, truth: np.ndarray, seed: int) -> float:
     """The method's ECE on each half of the rows when fitted on the other half, averaged."""
     order = np.random.default_rng(seed).permutation(len(truth))
-    halves = (order[: len(order) // 2], order[len(order) // 2:])
+    halves = (order[: len(order) // 2], order[len(order) // 2 :])
     scores = []
     for fit_rows, test_rows in (halves, halves[::-1]):
         calibrator = FITTERS[method](probs[fit_rows], truth[fit_rows])
@@ -114,8 +113,9 @@ class CalibrationFit:
     held_out_ece: dict[str, float]
 
 
-def fit_calibrator(probs: np.ndarray, truth: np.ndarray, method: Literal["auto", "temperature", "isotonic"],
-                   seed: int) -> CalibrationFit:
+def fit_calibrator(
+    probs: np.ndarray, truth: np.ndarray, method: Literal["auto", "temperature", "isotonic"], seed: int
+) -> CalibrationFit:
     """Fit the calibrator on out-of-sample ``probs`` and the true label indexes ``truth``."""
     candidates: list[Method] = ["temperature", "isotonic"] if method == "auto" else [method]
     scores = {name: held_out_ece(name, probs, truth, seed) for name in candidates}
@@ -124,8 +124,9 @@ def fit_calibrator(probs: np.ndarray, truth: np.ndarray, method: Literal["auto",
     return CalibrationFit(calibrator, ece(probs, truth), ece(calibrator.apply(probs), truth), scores)
 
 
-def precision_thresholds(probs: np.ndarray, truth: np.ndarray, labels: Sequence[str],
-                         target_precision: float) -> dict[str, float]:
+def precision_thresholds(
+    probs: np.ndarray, truth: np.ndarray, labels: Sequence[str], target_precision: float
+) -> dict[str, float]:
     """Per label, the lowest probability t such that the rows predicted as that label with
     probability >= t are right at least ``target_precision`` of the time (and every higher
     t reached so far keeps it); 1.0 + a little, i.e. "always review", when none does."""

@@ -53,8 +53,12 @@ class VerboseAnywhere(PlainHelp, TyperGroup):
         return super().parse_args(ctx, flags[:1] + rest)
 
 
-app = typer.Typer(cls=VerboseAnywhere, add_completion=False, no_args_is_help=True,
-                  help="Stance pipeline: ingest -> label -> train -> evaluate, batch scoring, MLflow registry.")
+app = typer.Typer(
+    cls=VerboseAnywhere,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Stance pipeline: ingest -> label -> train -> evaluate, batch scoring, MLflow registry.",
+)
 log = logging.getLogger("pipeline")
 NOTHING_SCORED = 3  # `stance score` exit status when every row was an error (bad input is 2)
 F = TypeVar("F", bound=Callable[..., object])
@@ -68,8 +72,9 @@ def _setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)  # stdout is for data
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]",
-                        handlers=[handler], force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True
+    )
     for noisy in ("mlflow", "alembic", "urllib3", "git", "httpx", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -87,8 +92,9 @@ def user_errors(func: F) -> F:
         except KeyboardInterrupt as stop:
             from pipeline.interrupts import Stopped
 
-            typer.echo(stop.message if isinstance(stop, Stopped) else "interrupted: nothing was written under a final name",
-                       err=True)
+            typer.echo(
+                stop.message if isinstance(stop, Stopped) else "interrupted: nothing was written under a final name", err=True
+            )
             raise typer.Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -106,9 +112,12 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Debug logging (also after the command)."),
-         version: bool = typer.Option(False, "--version", metavar="", is_eager=True, callback=_print_version,
-                                      help="Print the version and exit.")) -> None:
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Debug logging (also after the command)."),
+    version: bool = typer.Option(
+        False, "--version", metavar="", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
+) -> None:
     from pipeline.environment import set_up_environment
     from pipeline.interrupts import sigterm_as_interrupt
 
@@ -123,16 +132,23 @@ def _config(config: Path, overrides: Optional[list[str]]) -> Config:
 
 @app.command()
 @user_errors
-def run(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
-        force: bool = typer.Option(False, "--force", metavar="", help="Rerun every stage, even those whose inputs, settings and code are unchanged.")) -> None:
+def run(
+    config: Path = ConfigOption,
+    set_: Optional[list[str]] = SetOption,
+    force: bool = typer.Option(
+        False, "--force", metavar="", help="Rerun every stage, even those whose inputs, settings and code are unchanged."
+    ),
+) -> None:
     """Run all stages (ingest, label, train, evaluate) under one MLflow parent run; a stage
     whose inputs, settings and code are unchanged since its last run is skipped."""
     from pipeline.runner import run_pipeline
 
     cfg = _config(config, set_)
     metrics = run_pipeline(cfg, config, force=force)
-    typer.echo(f"test_macro_f1={metrics.get('test_macro_f1', float('nan')):.4f} "
-               f"labeler_dev_macro_f1={metrics.get('labeler_dev_macro_f1', float('nan')):.4f}")
+    typer.echo(
+        f"test_macro_f1={metrics.get('test_macro_f1', float('nan')):.4f} "
+        f"labeler_dev_macro_f1={metrics.get('labeler_dev_macro_f1', float('nan')):.4f}"
+    )
 
 
 def _stage_command(stage: str, doc: str) -> None:
@@ -151,8 +167,15 @@ _stage_command("ingest", "Split the configured articles into sentences (data/int
 
 @app.command()
 @user_errors
-def label(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
-          gold: Optional[Path] = typer.Option(None, "--gold", help="A filled-in `stance suggest` file, or a Label Studio JSON export of its tasks, to merge into gold dev first.")) -> None:
+def label(
+    config: Path = ConfigOption,
+    set_: Optional[list[str]] = SetOption,
+    gold: Optional[Path] = typer.Option(
+        None,
+        "--gold",
+        help="A filled-in `stance suggest` file, or a Label Studio JSON export of its tasks, to merge into gold dev first.",
+    ),
+) -> None:
     """Weakly label the ingested sentences; gold dev overrides (data/processed/labeled.parquet)."""
     from pipeline.runner import run_stage
 
@@ -167,12 +190,27 @@ def label(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
 
 @app.command()
 @user_errors
-def suggest(config: Path = ConfigOption, set_: Optional[list[str]] = SetOption,
-            n: int = typer.Option(50, "--n", min=1, help="How many sentences to export."),
-            output: Path = typer.Option(Path("to_label.csv"), "--output", "-o", help="CSV/JSONL/Parquet to write (.json with --format label-studio)."),
-            similar_to: Optional[Path] = typer.Option(None, "--similar-to", help="A file of known stance sentences (`text` column): export the sentences the model calls none with confidence that sit nearest to them."),
-            min_none_confidence: float = typer.Option(0.8, "--min-none-confidence", min=0.0, max=1.0, help="With --similar-to: how sure of none the model must be."),
-            fmt: Literal["table", "label-studio"] = typer.Option("table", "--format", help="table (by the output's extension) or label-studio (task JSON with the model's label pre-filled, and the labeling interface beside it).")) -> None:
+def suggest(
+    config: Path = ConfigOption,
+    set_: Optional[list[str]] = SetOption,
+    n: int = typer.Option(50, "--n", min=1, help="How many sentences to export."),
+    output: Path = typer.Option(
+        Path("to_label.csv"), "--output", "-o", help="CSV/JSONL/Parquet to write (.json with --format label-studio)."
+    ),
+    similar_to: Optional[Path] = typer.Option(
+        None,
+        "--similar-to",
+        help="A file of known stance sentences (`text` column): export the sentences the model calls none with confidence that sit nearest to them.",
+    ),
+    min_none_confidence: float = typer.Option(
+        0.8, "--min-none-confidence", min=0.0, max=1.0, help="With --similar-to: how sure of none the model must be."
+    ),
+    fmt: Literal["table", "label-studio"] = typer.Option(
+        "table",
+        "--format",
+        help="table (by the output's extension) or label-studio (task JSON with the model's label pre-filled, and the labeling interface beside it).",
+    ),
+) -> None:
     """Export the sentences most worth labelling: functions disagree, the model is unsure, or (--similar-to) it confidently misses a stance."""
     from pipeline.active_learning import suggest as suggest_sentences
 
@@ -194,22 +232,48 @@ _stage_command("evaluate", "Evaluate the trained model on gold test; register it
 def score(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL, Parquet, a .txt article or a folder of them."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv, .jsonl or .parquet)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="MLflow model URI (default: models:/NAME@ALIAS from the config's registry section)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="MLflow model URI (default: models:/NAME@ALIAS from the config's registry section)."
+    ),
     config: Path = ConfigOption,
-    text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence (or, with --articles, article) text."),
+    text_column: str = typer.Option(
+        "text", "--text-column", help="Column holding the sentence (or, with --articles, article) text."
+    ),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Rows per chunk (memory bound)."),
     max_chars: int = typer.Option(5000, "--max-chars", min=1, help="Longer texts are kept with an error, not scored."),
     encoding: str = typer.Option("utf-8-sig", "--encoding", help="Input text encoding (UTF-8 with or without BOM by default)."),
-    articles: bool = typer.Option(False, "--articles", metavar="", help="Table rows are whole articles (doc_id + text): split them into sentences."),
-    level: Literal["sentence", "article"] = typer.Option("sentence", "--level", help="One output row per sentence, or per article (stance counts, dominant stance, top sentences)."),
+    articles: bool = typer.Option(
+        False, "--articles", metavar="", help="Table rows are whole articles (doc_id + text): split them into sentences."
+    ),
+    level: Literal["sentence", "article"] = typer.Option(
+        "sentence", "--level", help="One output row per sentence, or per article (stance counts, dominant stance, top sentences)."
+    ),
     none_label: str = typer.Option("none", "--none-label", help="The label meaning 'takes no stance' (for --level article)."),
-    resume: bool = typer.Option(False, "--resume", metavar="", help="Continue an interrupted run of the same command from its checkpoint."),
-    engine: Literal["local", "spark"] = typer.Option("local", "--engine", help="local (streaming) or spark (Parquet input, needs the \\[spark] extra)."),
+    resume: bool = typer.Option(
+        False, "--resume", metavar="", help="Continue an interrupted run of the same command from its checkpoint."
+    ),
+    engine: Literal["local", "spark"] = typer.Option(
+        "local", "--engine", help="local (streaming) or spark (Parquet input, needs the \\[spark] extra)."
+    ),
     spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master URL for --engine spark."),
-    show: bool = typer.Option(False, "--show", metavar="", help="Also print each scored sentence with its stance (local engine, sentence level)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that score chunks in parallel [default: every core for tf-idf models, 1 for transformer models (they use every core already)]."),
-    explain: bool = typer.Option(False, "--explain", metavar="", help="Add `evidence`: the n-grams that pushed a tf-idf model to its label, and the config's labeling functions that fire."),
-    review_band: Literal["on", "off"] = typer.Option("on", "--review-band", help="on: add `review` (accept / review) when the model has thresholds; off: today's columns only."),
+    show: bool = typer.Option(
+        False, "--show", metavar="", help="Also print each scored sentence with its stance (local engine, sentence level)."
+    ),
+    workers: Optional[int] = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Processes that score chunks in parallel [default: every core for tf-idf models, 1 for transformer models (they use every core already)].",
+    ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        metavar="",
+        help="Add `evidence`: the n-grams that pushed a tf-idf model to its label, and the config's labeling functions that fire.",
+    ),
+    review_band: Literal["on", "off"] = typer.Option(
+        "on", "--review-band", help="on: add `review` (accept / review) when the model has thresholds; off: today's columns only."
+    ),
 ) -> None:
     """Score every row of INPUT; write it back with stance, confidence and p_<label> columns."""
     from pipeline.registry import model_version
@@ -233,11 +297,21 @@ def score(
         options = dataclasses.replace(options, review=review_band == "on" and bool(review_thresholds(predictor)))
         try:
             with scoring_progress() as progress:
-                summary = score_file(input_path, output, predictor, labels, options, model_uri=model,
-                                     model_id=model_identity(predictor), model_version=model_version(model),
-                                     resume=resume, progress=progress, workers=workers or default_workers(predictor),
-                                     load_model=functools.partial(load_model, model) if uses_threads(predictor) else None,
-                                     explainer=_explainer(predictor, config) if explain else None)
+                summary = score_file(
+                    input_path,
+                    output,
+                    predictor,
+                    labels,
+                    options,
+                    model_uri=model,
+                    model_id=model_identity(predictor),
+                    model_version=model_version(model),
+                    resume=resume,
+                    progress=progress,
+                    workers=workers or default_workers(predictor),
+                    load_model=functools.partial(load_model, model) if uses_threads(predictor) else None,
+                    explainer=_explainer(predictor, config) if explain else None,
+                )
         except AlreadyComplete as done:
             typer.echo(str(done), err=True)
             return
@@ -252,11 +326,21 @@ def score(
 @app.command()
 @user_errors
 def report(
-    scored: Path = typer.Argument(..., metavar="SCORED", help="A `stance score` output (.csv, .jsonl or .parquet; sentence or article level)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Report file: .html (self-contained) or .md (charts as PNG beside it)."),
+    scored: Path = typer.Argument(
+        ..., metavar="SCORED", help="A `stance score` output (.csv, .jsonl or .parquet; sentence or article level)."
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Report file: .html (self-contained) or .md (charts as PNG beside it)."
+    ),
     by: Literal["month", "week"] = typer.Option("month", "--by", help="Period of the charts over time."),
-    group: Optional[str] = typer.Option(None, "--group", help="Column to break stance down by, e.g. source [default: source_country, read from the corpus file names in doc_id]."),
-    fmt: Optional[Literal["html", "md"]] = typer.Option(None, "--format", help="html or md [default: from the output's extension]."),
+    group: Optional[str] = typer.Option(
+        None,
+        "--group",
+        help="Column to break stance down by, e.g. source [default: source_country, read from the corpus file names in doc_id].",
+    ),
+    fmt: Optional[Literal["html", "md"]] = typer.Option(
+        None, "--format", help="html or md [default: from the output's extension]."
+    ),
     evidence: int = typer.Option(3, "--evidence", min=1, help="Sentences shown per label and period."),
     none_label: str = typer.Option("none", "--none-label", help="The label meaning 'takes no stance'."),
     text_column: str = typer.Option("text", "--text-column", help="Column holding the sentence."),
@@ -264,11 +348,22 @@ def report(
     """Write a report of a scored file: stance over time, by group, and the sentences behind each bar."""
     from pipeline.report.write import write_report
 
-    data = write_report(scored, output, fmt=fmt, period=by, group=group, none_label=none_label,
-                        evidence_per_cell=evidence, text_column=text_column)
+    data = write_report(
+        scored,
+        output,
+        fmt=fmt,
+        period=by,
+        group=group,
+        none_label=none_label,
+        evidence_per_cell=evidence,
+        text_column=text_column,
+    )
     stances = sum(data.label_counts[label] for label in data.stances)
-    typer.echo(f"{output}: {data.scored:,} scored sentences, {stances:,} with a stance"
-               + (f", {data.articles:,} articles" if data.articles is not None else ""), err=True)
+    typer.echo(
+        f"{output}: {data.scored:,} scored sentences, {stances:,} with a stance"
+        + (f", {data.articles:,} articles" if data.articles is not None else ""),
+        err=True,
+    )
 
 
 def _explainer(predictor: object, config: Path) -> "Explainer":
@@ -299,8 +394,11 @@ def _print_scored(output: Path, text_column: str) -> None:
         row_dict = row._asdict()
         stance = str(row_dict.get("stance", "")) or f"({row_dict.get('error', '')})"
         confidence = row_dict.get("confidence", "")
-        table.add_row(stance, f"{float(confidence):.2f}" if str(confidence) not in ("", "nan") else "",
-                      shorten(str(row_dict.get(text_column, "")), SHOW_CHARS))
+        table.add_row(
+            stance,
+            f"{float(confidence):.2f}" if str(confidence) not in ("", "nan") else "",
+            shorten(str(row_dict.get(text_column, "")), SHOW_CHARS),
+        )
     Console().print(table)
 
 
@@ -311,7 +409,7 @@ def shorten(text: str, limit: int) -> str:
     """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis when cut."""
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1]
+    cut = text[: limit - 1]
     if not text[limit - 1].isspace() and " " in cut:  # the cut fell inside a word: drop that word
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + "…"
@@ -354,8 +452,15 @@ def models(name: Optional[str] = NameOption, config: Path = ConfigOption) -> Non
     from pipeline import registry
 
     name = _model_name(name, config)
-    headers = {"version": "version", "aliases": "aliases", "test_macro_f1": "test F1", "test_accuracy": "test acc",
-               "gate": "gate", "win_p": "win p", "run_id": "run_id"}  # win p: the gate's paired-bootstrap win probability
+    headers = {
+        "version": "version",
+        "aliases": "aliases",
+        "test_macro_f1": "test F1",
+        "test_accuracy": "test acc",
+        "gate": "gate",
+        "win_p": "win p",
+        "run_id": "run_id",
+    }  # win p: the gate's paired-bootstrap win probability
     columns = tuple(headers)
     from pipeline.tracking import tracking_uri
 
@@ -371,9 +476,12 @@ def models(name: Optional[str] = NameOption, config: Path = ConfigOption) -> Non
 
 @app.command()
 @user_errors
-def promote(version: str = typer.Argument(..., help="Version number to make the champion."),
-            name: Optional[str] = NameOption, config: Path = ConfigOption,
-            alias: str = typer.Option("champion", "--alias", help="The alias to move (what `stance score` loads).")) -> None:
+def promote(
+    version: str = typer.Argument(..., help="Version number to make the champion."),
+    name: Optional[str] = NameOption,
+    config: Path = ConfigOption,
+    alias: str = typer.Option("champion", "--alias", help="The alias to move (what `stance score` loads)."),
+) -> None:
     """Move the champion alias to VERSION by hand, in the store MLFLOW_TRACKING_URI names
     (default: sqlite:///mlflow.db in this folder)."""
     from pipeline import registry
@@ -382,8 +490,9 @@ def promote(version: str = typer.Argument(..., help="Version number to make the 
     previous = registry.promote_version(name, alias, version)
     from pipeline.tracking import tracking_uri
 
-    typer.echo(f"{name}@{alias} -> version {version}" + (f" (was version {previous})" if previous else "")
-               + f" in {tracking_uri()}")
+    typer.echo(
+        f"{name}@{alias} -> version {version}" + (f" (was version {previous})" if previous else "") + f" in {tracking_uri()}"
+    )
 
 
 @app.command()
@@ -400,8 +509,20 @@ def ui(port: int = typer.Option(5000, "--port"), host: str = typer.Option("127.0
     require_free_port(host, port)
     typer.echo(f"MLflow UI for {uri} at http://{host}:{port}", err=True)
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # GenAI job runner: one process less
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-               "--host", host, "--port", str(port), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     raise typer.Exit(run_until_signalled(command, "MLflow UI"))
 
 

@@ -18,8 +18,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import ConfigError
 
@@ -71,8 +79,12 @@ class DatasetConfig(StrictModel):
     split_values: dict[str, Split] = Field(default_factory=dict, description="split_column value -> split.")
     label_map: dict[str, str] = Field(default_factory=dict, description="Dataset label -> config label; unmapped kept.")
     remove_patterns: list[str] = Field(default_factory=list, description="Regexes removed from the text (e.g. '#SemST').")
-    dev_fraction: float = Field(default=0.0, ge=0.0, lt=1.0,
-                                description="Share of training texts moved to dev, seeded and stratified by target and label.")
+    dev_fraction: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Share of training texts moved to dev, seeded and stratified by target and label.",
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -110,8 +122,8 @@ class DataConfig(StrictModel):
     its input: ``articles`` or a labelled ``dataset``."""
 
     articles: str | None = Field(
-        default=None,
-        description="A folder of articles, or one table of them; required unless data.dataset is given.")
+        default=None, description="A folder of articles, or one table of them; required unless data.dataset is given."
+    )
     text_column: str = "text"
     id_column: str = "doc_id"
     reserved_from: dt.date | None = Field(
@@ -179,8 +191,7 @@ class LabelConfig(StrictModel):
     aggregator: Literal["majority", "label_model"] = "majority"
     priority: list[str] = Field(
         default_factory=list,
-        description="Tie-break order for the majority vote (first wins); empty means the "
-        "order of `labels`.",
+        description="Tie-break order for the majority vote (first wins); empty means the order of `labels`.",
     )
     gold_overrides: bool = True
     embedding: EmbeddingLabelerConfig = EmbeddingLabelerConfig()
@@ -194,14 +205,16 @@ class GoldSetConfig(StrictModel):
 
     path: str
     name: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9_]*$",
-        description="Names the set in metrics (train_rows_source_<name>, <name>_macro_f1); default: the file stem.")
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Names the set in metrics (train_rows_source_<name>, <name>_macro_f1); default: the file stem.",
+    )
     articles: str | None = Field(default=None, description="The article folder that `path`'s references point into.")
     split: Literal["dev", "test"] | None = Field(default=None, description="With `articles`: the references' split to use.")
     optional: bool = Field(
         default=False,
-        description="Skip the set with a warning when its files are absent (e.g. shared data not installed) "
-        "instead of failing.")
+        description="Skip the set with a warning when its files are absent (e.g. shared data not installed) instead of failing.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -223,15 +236,23 @@ class CalibrationConfig(StrictModel):
     """Calibrated probabilities (pipeline/calibration.py), fitted on out-of-fold predictions."""
 
     method: Literal["none", "auto", "temperature", "isotonic"] = Field(
-        default="none", description="auto: the one with the lower held-out ECE; temperature keeps every argmax; "
-        "none: the model's own probabilities")
+        default="none",
+        description="auto: the one with the lower held-out ECE; temperature keeps every argmax; "
+        "none: the model's own probabilities",
+    )
     fit_on: Literal["cross_fit", "holdout"] = Field(
-        default="cross_fit", description="cross_fit: out-of-fold predictions of every row, the model trained `folds` "
+        default="cross_fit",
+        description="cross_fit: out-of-fold predictions of every row, the model trained `folds` "
         "extra times (for kinds that train in seconds); holdout: `holdout_share` of the gold rows are kept out of "
-        "training and calibrated on (one training: for the transformer kinds)")
+        "training and calibrated on (one training: for the transformer kinds)",
+    )
     folds: int = Field(default=3, ge=2, le=20, description="cross_fit: folds (extra trainings)")
-    holdout_share: float = Field(default=0.1, gt=0.0, lt=0.5, description="holdout: share of the gold training rows "
-                                 "kept out of training, stratified by label")
+    holdout_share: float = Field(
+        default=0.1,
+        gt=0.0,
+        lt=0.5,
+        description="holdout: share of the gold training rows kept out of training, stratified by label",
+    )
 
 
 def _trainable_kind(name: str) -> str:
@@ -252,8 +273,9 @@ class TrainConfig(StrictModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     model: Annotated[str, AfterValidator(_trainable_kind)] = Field(
-        default="tfidf_logreg", description="the classifier kind (pipeline/classifiers/registry.py); its settings "
-        "are the section of the same name")
+        default="tfidf_logreg",
+        description="the classifier kind (pipeline/classifiers/registry.py); its settings are the section of the same name",
+    )
     include_gold_dev: bool = True
     extra_gold: list[GoldSetConfig] = Field(
         default_factory=list,
@@ -295,8 +317,11 @@ class TrainConfig(StrictModel):
             except ValidationError as exc:
                 errors += [{**error, "loc": (name, *error["loc"])} for error in exc.errors()]
         fields = {key: value for key, value in values.items() if key in cls.model_fields}
-        errors += [{"type": "extra_forbidden", "loc": (key,), "input": value} for key, value in values.items()
-                   if key not in cls.model_fields and key not in models]
+        errors += [
+            {"type": "extra_forbidden", "loc": (key,), "input": value}
+            for key, value in values.items()
+            if key not in cls.model_fields and key not in models
+        ]
         try:
             train = handler({**fields, **sections})
         except ValidationError as exc:
@@ -328,16 +353,20 @@ class TrainConfig(StrictModel):
 class EvaluateConfig(StrictModel):
     calibration_bins: int = Field(default=10, ge=2, le=50)
     target_precision: float | None = Field(
-        default=None, gt=0.0, le=1.0,
+        default=None,
+        gt=0.0,
+        le=1.0,
         description="With train.calibration: per label, the lowest probability at which that label's out-of-fold "
-        "predictions reach this precision; stance score's review band accepts a row above it (null: no band).")
+        "predictions reach this precision; stance score's review band accepts a row above it (null: no band).",
+    )
     f_avg_labels: list[str] = Field(
         default_factory=list,
-        description="Labels whose F1s are averaged into test_f_avg (SemEval-2016: [FAVOR, AGAINST]); "
-        "empty: not computed.",
+        description="Labels whose F1s are averaged into test_f_avg (SemEval-2016: [FAVOR, AGAINST]); empty: not computed.",
     )
     bootstrap_resamples: int = Field(
-        default=1000, ge=0, le=100_000,
+        default=1000,
+        ge=0,
+        le=100_000,
         description="Resamples of the gold-test rows for the 95% bootstrap intervals of macro-F1 (and F_avg), "
         "logged as test_macro_f1_ci_low/_ci_high; 0: not computed.",
     )
@@ -428,11 +457,14 @@ class Config(StrictModel):
     def _calibration_needs(self) -> "Config":
         calibrated = self.train.calibration.method != "none"
         if calibrated and self.train.target_aware:
-            raise ValueError("train.calibration is for text-only models; set it to none with train.target_mode "
-                             f"{self.train.target_mode}")
+            raise ValueError(
+                f"train.calibration is for text-only models; set it to none with train.target_mode {self.train.target_mode}"
+            )
         if self.evaluate.target_precision is not None and not calibrated:
-            raise ValueError("evaluate.target_precision chooses thresholds on out-of-fold predictions: it needs "
-                             "train.calibration.method other than none")
+            raise ValueError(
+                "evaluate.target_precision chooses thresholds on out-of-fold predictions: it needs "
+                "train.calibration.method other than none"
+            )
         return self
 
     @property
@@ -453,8 +485,10 @@ class Config(StrictModel):
 
     def flat_params(self) -> dict[str, str]:
         """The config as dotted keys, for ``mlflow.log_params``."""
-        return {key: json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-                for key, value in _flatten(self.model_dump(mode="json")).items()}
+        return {
+            key: json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+            for key, value in _flatten(self.model_dump(mode="json")).items()
+        }
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

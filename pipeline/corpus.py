@@ -184,8 +184,10 @@ class Corpus(ABC):
     def gold_set_files(self, groups: Sequence[str]) -> list[Path]:
         """The files of the extra sets in ``groups`` (:data:`GOLD_SET_GROUPS`)."""
         config = self.config
-        sets = [*(config.train.extra_gold if "extra_gold" in groups else []),
-                *(config.evaluate.extra_sets if "evaluation_sets" in groups else [])]
+        sets = [
+            *(config.train.extra_gold if "extra_gold" in groups else []),
+            *(config.evaluate.extra_sets if "evaluation_sets" in groups else []),
+        ]
         paths = [config.path(p) for source in sets for p in (source.path, source.articles) if p]
         if "behaviour" in groups and config.evaluate.behaviour:
             paths.append(config.path(config.evaluate.behaviour))
@@ -229,12 +231,15 @@ class ArticleCorpus(Corpus):
         if not source.exists():
             hint = " (set STANCE_SHARED_DATA or the shared_data key)" if "{shared_data}" in config.data.articles else ""
             raise InputError(f"{source}: articles not found (data.articles){hint}")
-        kept, stats = select_articles(read_articles(source, config.data.text_column, config.data.id_column),
-                                      config.data.reserved_from)
+        kept, stats = select_articles(
+            read_articles(source, config.data.text_column, config.data.id_column), config.data.reserved_from
+        )
         if kept.empty:
-            raise InputError(f"{source}: no article to ingest ({stats.articles_read} read, {stats.articles_reserved} "
-                             f"dated on or after data.reserved_from, {stats.articles_empty} empty, "
-                             f"{stats.articles_duplicate} duplicate)")
+            raise InputError(
+                f"{source}: no article to ingest ({stats.articles_read} read, {stats.articles_reserved} "
+                f"dated on or after data.reserved_from, {stats.articles_empty} empty, "
+                f"{stats.articles_duplicate} duplicate)"
+            )
 
     def sentences(self) -> Ingested:
         from pipeline.ingest import ingest_articles
@@ -244,8 +249,10 @@ class ArticleCorpus(Corpus):
         sentences, stats = ingest_articles(read_articles(source, data.text_column, data.id_column), data.reserved_from)
         if sentences.empty:
             raise InputError(f"{source}: no sentences after ingest ({stats})")
-        summary = (f"{stats.articles_read} articles -> {stats.sentences} sentences ({stats.articles_reserved} reserved, "
-                   f"{stats.articles_duplicate} duplicate)")
+        summary = (
+            f"{stats.articles_read} articles -> {stats.sentences} sentences ({stats.articles_reserved} reserved, "
+            f"{stats.articles_duplicate} duplicate)"
+        )
         return Ingested(sentences, stats.as_metrics(), str(source), summary)
 
     def label(self, sentences: pd.DataFrame, source: Path) -> Labelled:
@@ -262,9 +269,17 @@ class ArticleCorpus(Corpus):
             from pipeline.labeling.embedding import embedding_votes
 
             extra = embedding_votes(config, sentences, gold_dev)
-        result = label_sentences(sentences, suite, config.labels, config.none_label, config.label.aggregator,
-                                 config.label_priority, gold_dev=gold_dev, gold_overrides=config.label.gold_overrides,
-                                 extra_votes=extra)
+        result = label_sentences(
+            sentences,
+            suite,
+            config.labels,
+            config.none_label,
+            config.label.aggregator,
+            config.label_priority,
+            gold_dev=gold_dev,
+            gold_overrides=config.label.gold_overrides,
+            extra_votes=extra,
+        )
         accuracy = f"{result.metrics.get('labeler_dev_accuracy', float('nan')):.3f}"
         summary = f"{len(result.labeled)} sentences, coverage {result.metrics['labeler_coverage']:.2f}, dev accuracy {accuracy}"
         return Labelled(result.labeled, result.metrics, summary, result.votes, result.report)
@@ -275,8 +290,10 @@ class ArticleCorpus(Corpus):
         config, data = self.config, self.config.data
         if data.gold_refs:
             refs, articles = config.path(data.gold_refs), config.path(data.articles)
-            return (load_gold_refs(refs, articles, config.labels, split="dev"),
-                    load_gold_refs(refs, articles, config.labels, split="test"))
+            return (
+                load_gold_refs(refs, articles, config.labels, split="dev"),
+                load_gold_refs(refs, articles, config.labels, split="test"),
+            )
         dev = load_gold(config.path(data.gold_dev), config.labels) if data.gold_dev else None
         test = load_gold(config.path(data.gold_test), config.labels) if data.gold_test else None
         return dev, test
@@ -294,11 +311,14 @@ class ArticleCorpus(Corpus):
 
     def description(self) -> str:
         config, data = self.config, self.config.data
-        labeler = (f"weak labels from the `{config.label.functions}` labeling functions "
-                   f"({config.label.aggregator}{' + embedding labeler' if config.label.embedding.enabled else ''})")
+        labeler = (
+            f"weak labels from the `{config.label.functions}` labeling functions "
+            f"({config.label.aggregator}{' + embedding labeler' if config.label.embedding.enabled else ''})"
+        )
         gold = " and gold dev" if config.train.include_gold_dev else ""
-        reserved = (f"; articles dated on or after {data.reserved_from} are reserved and never trained on"
-                    if data.reserved_from else "")
+        reserved = (
+            f"; articles dated on or after {data.reserved_from} are reserved and never trained on" if data.reserved_from else ""
+        )
         return f"sentences of `{data.articles}`: {labeler}{gold}{reserved}"
 
     def run_name_part(self) -> str:
@@ -328,8 +348,10 @@ class DatasetCorpus(Corpus):
 
         examples = self._examples()
         metrics = ingest_metrics(examples)
-        summary = (f"{len(examples)} dataset rows ({metrics['ingest_rows_train']:.0f} train, "
-                   f"{metrics['ingest_rows_dev']:.0f} dev, {metrics['ingest_rows_test']:.0f} test)")
+        summary = (
+            f"{len(examples)} dataset rows ({metrics['ingest_rows_train']:.0f} train, "
+            f"{metrics['ingest_rows_dev']:.0f} dev, {metrics['ingest_rows_test']:.0f} test)"
+        )
         return Ingested(examples, metrics, ", ".join(map(str, dataset_paths(self.config))), summary)
 
     def label(self, sentences: pd.DataFrame, source: Path) -> Labelled:
@@ -355,8 +377,7 @@ class DatasetCorpus(Corpus):
     def data_tags(self) -> dict[str, str]:
         from pipeline.datasets import dataset_paths
 
-        return {f"data.dataset.{path.name}.digest": file_digest(path)
-                for path in dataset_paths(self.config) if path.exists()}
+        return {f"data.dataset.{path.name}.digest": file_digest(path) for path in dataset_paths(self.config) if path.exists()}
 
     def description(self) -> str:
         files = ", ".join(f"`{file.path}`" for file in self.config.data.dataset.files)  # type: ignore[union-attr]

@@ -52,7 +52,8 @@ _CUES = {name: re.compile(pattern) for name, pattern in CUE_PATTERNS.items()}
 # What makes a `none` sentence a hard negative: it talks about military personnel.
 HARD_NEGATIVE_PATTERN = re.compile(
     r"\b(troops?|soldiers?|forces?|deploy\w*|peace-?keep\w*|trainers?|instructors?|military personnel|"
-    r"boots on the ground|contingents?|battalions?|brigades?|servicem[ae]n|personnel)\b")
+    r"boots on the ground|contingents?|battalions?|brigades?|servicem[ae]n|personnel)\b"
+)
 _QUOTE_CHARS = ('"', "\u201c", "\u201d", "\u00ab", "\u00bb")
 normalize = normalize_text  # the form ingest matches sentences by
 
@@ -94,9 +95,14 @@ class LengthStats:
     share_quoted: float
 
     def as_dict(self) -> dict[str, float]:
-        return {"rows": self.rows, "mean_words": self.mean_words, "sd_words": self.sd_words,
-                "median_words": self.median_words, "share_over_35_words": self.share_over_35,
-                "share_quoted": self.share_quoted}
+        return {
+            "rows": self.rows,
+            "mean_words": self.mean_words,
+            "sd_words": self.sd_words,
+            "median_words": self.median_words,
+            "share_over_35_words": self.share_over_35,
+            "share_quoted": self.share_quoted,
+        }
 
 
 def length_stats(texts: Sequence[str]) -> LengthStats:
@@ -129,7 +135,7 @@ def exact_duplicates(texts: Sequence[str]) -> list[tuple[int, int]]:
 def spans(text: str, n: int = 8) -> set[tuple[str, ...]]:
     """Every run of ``n`` consecutive words."""
     tokens = words(text)
-    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def shared_spans(left: Sequence[str], right: Sequence[str] | None = None, n: int = 8) -> list[tuple[int, int]]:
@@ -143,7 +149,7 @@ def shared_spans(left: Sequence[str], right: Sequence[str] | None = None, n: int
     if right is None:
         for members in index.values():
             unique = sorted(set(members))
-            pairs.update((a, b) for k, a in enumerate(unique) for b in unique[k + 1:])
+            pairs.update((a, b) for k, a in enumerate(unique) for b in unique[k + 1 :])
     else:
         for j, text in enumerate(right):
             for span in spans(text, n):
@@ -151,15 +157,16 @@ def shared_spans(left: Sequence[str], right: Sequence[str] | None = None, n: int
     return sorted(pairs)
 
 
-def near_duplicates(left: np.ndarray, right: np.ndarray | None = None, threshold: float = 0.92,
-                    chunk: int = 2048) -> list[tuple[int, int, float]]:
+def near_duplicates(
+    left: np.ndarray, right: np.ndarray | None = None, threshold: float = 0.92, chunk: int = 2048
+) -> list[tuple[int, int, float]]:
     """Index pairs whose L2-normalized embeddings have cosine >= ``threshold``: within
     ``left`` (i < j) when ``right`` is None, else between the two."""
     a = _unit(left)
     b = a if right is None else _unit(right)
     found = []
     for start in range(0, len(a), chunk):
-        sims = a[start:start + chunk] @ b.T
+        sims = a[start : start + chunk] @ b.T
         rows, cols = np.nonzero(sims >= threshold)
         for r, c in zip(rows, cols):
             i = start + int(r)
@@ -201,9 +208,13 @@ class Overlap:
     score: float
 
 
-def train_eval_overlaps(train: dict[str, Sequence[str]], evaluation: dict[str, Sequence[str]],
-                        embed: Callable[[list[str]], np.ndarray] | None = None,
-                        threshold: float = 0.92, n: int = 8) -> list[Overlap]:
+def train_eval_overlaps(
+    train: dict[str, Sequence[str]],
+    evaluation: dict[str, Sequence[str]],
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    threshold: float = 0.92,
+    n: int = 8,
+) -> list[Overlap]:
     """Every (training set, evaluation set) pair of sentences that are equal after
     normalization, share an ``n``-word span, or (with ``embed``) have embedding cosine
     >= ``threshold``. Any of these means evaluation text leaked into training text."""
@@ -225,7 +236,8 @@ def train_eval_overlaps(train: dict[str, Sequence[str]], evaluation: dict[str, S
                 if normalize(train_texts[i]) != normalize(eval_texts[j]):
                     found.append(Overlap(f"span{n}", train_name, train_texts[i], eval_name, eval_texts[j], 1.0))
             if embed is not None and len(train_texts) and len(eval_texts):
-                for i, j, score in near_duplicates(vectors_of("t:" + train_name, train_texts),
-                                                   vectors_of("e:" + eval_name, eval_texts), threshold):
+                for i, j, score in near_duplicates(
+                    vectors_of("t:" + train_name, train_texts), vectors_of("e:" + eval_name, eval_texts), threshold
+                ):
                     found.append(Overlap("cosine", train_name, train_texts[i], eval_name, eval_texts[j], score))
     return found

@@ -38,11 +38,18 @@ def read_delimited(path: Path, encoding: str, delimiter: str, quoting: str) -> p
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path} line {line}: not {encoding} text (byte 0x{raw[exc.start]:02x} at byte offset "
-                         f"{exc.start}); set data.dataset encoding") from None
+        raise InputError(
+            f"{path} line {line}: not {encoding} text (byte 0x{raw[exc.start]:02x} at byte offset "
+            f"{exc.start}); set data.dataset encoding"
+        ) from None
     try:
-        return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                           quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL)
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable {delimiter!r}-delimited file ({first_line(exc)})") from None
 
@@ -69,8 +76,10 @@ def _row_splits(frame: pd.DataFrame, file: DatasetFileConfig, spec: DatasetConfi
     for row, value in enumerate(frame[spec.split_column]):
         split = folded.get(value.strip().casefold())
         if split is None:
-            raise InputError(f"{path} row {row + 2} column {spec.split_column!r}: split {value!r} is not one of "
-                             f"{', '.join(mapping)} (data.dataset.split_values)")
+            raise InputError(
+                f"{path} row {row + 2} column {spec.split_column!r}: split {value!r} is not one of "
+                f"{', '.join(mapping)} (data.dataset.split_values)"
+            )
         splits.append(split)
     return splits
 
@@ -81,8 +90,15 @@ def read_dataset_file(file: DatasetFileConfig, spec: DatasetConfig, labels: Sequ
     Row numbers count the header as row 1, as a spreadsheet shows them.
     """
     frame = read_delimited(path, file.encoding or spec.encoding, spec.delimiter, spec.quoting).fillna("")  # short rows
-    _require_columns(frame, {"text_column": spec.text_column, "id_column": spec.id_column,
-                             "split_column": spec.split_column if file.split is None else None}, path)
+    _require_columns(
+        frame,
+        {
+            "text_column": spec.text_column,
+            "id_column": spec.id_column,
+            "split_column": spec.split_column if file.split is None else None,
+        },
+        path,
+    )
     for pair in spec.targets:
         _require_columns(frame, {"targets.target_column": pair.target_column, "targets.label_column": pair.label_column}, path)
     patterns = [re.compile(p) for p in spec.remove_patterns]
@@ -99,10 +115,25 @@ def read_dataset_file(file: DatasetFileConfig, spec: DatasetConfig, labels: Sequ
         gold = raw.map(lambda value: spec.label_map.get(value, value))
         bad = ~gold.isin(labels)
         if bad.any():
-            _refuse_first(bad, path, pair.label_column, f"label {raw[bad].iloc[0]!r} is not one of {', '.join(labels)} "
-                          "(config labels, after data.dataset.label_map)")
-        pairs.append(pd.DataFrame({"row": frame.index, "doc_id": ids, "position": position, "text": texts,
-                                   "target": targets, "split": splits, "gold_label": gold}))
+            _refuse_first(
+                bad,
+                path,
+                pair.label_column,
+                f"label {raw[bad].iloc[0]!r} is not one of {', '.join(labels)} (config labels, after data.dataset.label_map)",
+            )
+        pairs.append(
+            pd.DataFrame(
+                {
+                    "row": frame.index,
+                    "doc_id": ids,
+                    "position": position,
+                    "text": texts,
+                    "target": targets,
+                    "split": splits,
+                    "gold_label": gold,
+                }
+            )
+        )
     examples = pd.concat(pairs).sort_values(["row", "position"], kind="stable").reset_index(drop=True)
     examples["sentence_id"] = [sentence_id(d, p) for d, p in zip(examples["doc_id"], examples["position"])]
     return examples[EXAMPLE_COLUMNS]
@@ -153,8 +184,10 @@ def load_dataset(config: Config) -> pd.DataFrame:
     examples = pd.concat(frames, ignore_index=True)
     duplicated = examples["sentence_id"].duplicated()
     if duplicated.any():
-        raise InputError(f"data.dataset: id {examples.loc[duplicated.idxmax(), 'doc_id']!r} occurs twice "
-                         f"(column {spec.id_column!r}); ids must be unique across the dataset's files")
+        raise InputError(
+            f"data.dataset: id {examples.loc[duplicated.idxmax(), 'doc_id']!r} occurs twice "
+            f"(column {spec.id_column!r}); ids must be unique across the dataset's files"
+        )
     if not (examples["split"] == "train").any():
         raise InputError("data.dataset: no training rows (give a file with split: train)")
     return move_to_dev(examples, spec.dev_fraction, config.seed).astype({"position": "int64"})
@@ -181,8 +214,10 @@ def gold_labeled(examples: pd.DataFrame, labels: Sequence[str]) -> tuple[pd.Data
     labeled["confidence"] = 1.0
     for label in labels:
         labeled[f"p_{label}"] = (labeled["label"] == label).astype(float)
-    metrics = {"label_gold_train_rows": float((labeled["split"] == "train").sum()),
-               "label_gold_dev_rows": float((labeled["split"] == "dev").sum())}
+    metrics = {
+        "label_gold_train_rows": float((labeled["split"] == "train").sum()),
+        "label_gold_dev_rows": float((labeled["split"] == "dev").sum()),
+    }
     return labeled, metrics
 
 

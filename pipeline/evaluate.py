@@ -37,8 +37,9 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
             continue
         conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
         ece += mask.mean() * abs(acc - conf)
-        rows.append({"bin_low": edges[b], "bin_high": edges[b + 1], "count": int(mask.sum()),
-                     "mean_confidence": conf, "accuracy": acc})
+        rows.append(
+            {"bin_low": edges[b], "bin_high": edges[b + 1], "count": int(mask.sum()), "mean_confidence": conf, "accuracy": acc}
+        )
     return float(ece), pd.DataFrame(rows)
 
 
@@ -53,8 +54,7 @@ def resample_draws(rows: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, rows, size=(resamples, rows))
 
 
-def mean_f1_scores(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str],
-                   draws: np.ndarray) -> np.ndarray:
+def mean_f1_scores(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str], draws: np.ndarray) -> np.ndarray:
     """The mean F1 of the ``averaged`` labels on each resample of ``draws`` (what
     ``f1_score(labels=averaged, average='macro', zero_division=0)`` gives on those rows)."""
     y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
@@ -73,8 +73,14 @@ def accuracy_scores(y_true: Sequence[str], y_pred: Sequence[str], draws: np.ndar
     return correct[draws].mean(axis=1)
 
 
-def mean_f1_interval(y_true: Sequence[str], y_pred: Sequence[str], averaged: Sequence[str], resamples: int = 2000,
-                     seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def mean_f1_interval(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    averaged: Sequence[str],
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """A percentile bootstrap interval of the mean F1 of the ``averaged`` labels (macro-F1
     when they are all the labels, :func:`f_avg` when FAVOR and AGAINST): rows drawn with
     replacement ``resamples`` times; how far the score could move on another test sample
@@ -103,10 +109,18 @@ def f_avg_metrics(gold: pd.DataFrame, y_pred: Sequence[str], averaged: Sequence[
     return metrics
 
 
-def evaluate_predictions(gold: pd.DataFrame, predicted: pd.DataFrame, labels: Sequence[str],
-                         prefix: str = "test", *, calibration_bins: int = 10,
-                         f_avg_labels: Sequence[str] = (), resamples: int = 0, seed: int = 0,
-                         none_label: str | None = None) -> Evaluation:
+def evaluate_predictions(
+    gold: pd.DataFrame,
+    predicted: pd.DataFrame,
+    labels: Sequence[str],
+    prefix: str = "test",
+    *,
+    calibration_bins: int = 10,
+    f_avg_labels: Sequence[str] = (),
+    resamples: int = 0,
+    seed: int = 0,
+    none_label: str | None = None,
+) -> Evaluation:
     """Compare predictions (``stance``, ``confidence``, ``p_<label>``) with gold ``label``.
 
     Metric names: ``{prefix}_macro_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_<label>``,
@@ -165,12 +179,14 @@ def ranking_metrics(y_true: Sequence[str], predicted: pd.DataFrame, labels: Sequ
         column = f"p_{label}"
         if column in predicted.columns and (truth == label).any():
             metrics[f"{prefix}_average_precision_{label}"] = float(
-                average_precision_score(truth == label, predicted[column].to_numpy(dtype=float)))
+                average_precision_score(truth == label, predicted[column].to_numpy(dtype=float))
+            )
     return metrics
 
 
-def review_metrics(y_true: Sequence[str], y_pred: Sequence[str], review: np.ndarray, prefix: str,
-                   none_label: str | None) -> dict[str, float]:
+def review_metrics(
+    y_true: Sequence[str], y_pred: Sequence[str], review: np.ndarray, prefix: str, none_label: str | None
+) -> dict[str, float]:
     """The review band on labelled rows: ``{prefix}_review_share`` (rows an analyst must
     read) and, with ``none_label``, ``{prefix}_accepted_stance_recall`` (gold stance rows
     given a stance and accepted) and ``{prefix}_accepted_stance_precision``."""
@@ -229,8 +245,9 @@ def plot_confusion(confusion: np.ndarray, labels: Sequence[str], path: Path, tit
     peak = confusion.max() if confusion.size else 0
     for i in range(confusion.shape[0]):
         for j in range(confusion.shape[1]):
-            ax.text(j, i, str(confusion[i, j]), ha="center", va="center",
-                    color="white" if confusion[i, j] > peak / 2 else "black")
+            ax.text(
+                j, i, str(confusion[i, j]), ha="center", va="center", color="white" if confusion[i, j] > peak / 2 else "black"
+            )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

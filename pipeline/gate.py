@@ -77,8 +77,14 @@ def metric_scores(metric: str, labels: Sequence[str], f_avg_labels: Sequence[str
     return lambda y_true, y_pred, draws: mean_f1_scores(y_true, y_pred, averaged, draws)
 
 
-def paired_comparison(y_true: Sequence[str], candidate: Sequence[str], champion: Sequence[str],
-                      scores: Callable[..., np.ndarray], resamples: int = 1000, seed: int = 0) -> PairedComparison:
+def paired_comparison(
+    y_true: Sequence[str],
+    candidate: Sequence[str],
+    champion: Sequence[str],
+    scores: Callable[..., np.ndarray],
+    resamples: int = 1000,
+    seed: int = 0,
+) -> PairedComparison:
     """Both models' scores on the full set, and the share of ``resamples`` paired
     resamples (the same rows for both) in which the candidate scores strictly higher."""
     if not len(y_true) == len(candidate) == len(champion):
@@ -86,8 +92,13 @@ def paired_comparison(y_true: Sequence[str], candidate: Sequence[str], champion:
     everything = np.arange(len(y_true))[None, :]
     draws = resample_draws(len(y_true), resamples, seed)
     wins = scores(y_true, candidate, draws) > scores(y_true, champion, draws)
-    return PairedComparison(float(scores(y_true, candidate, everything)[0]), float(scores(y_true, champion, everything)[0]),
-                            float(wins.mean()), len(y_true), resamples)
+    return PairedComparison(
+        float(scores(y_true, candidate, everything)[0]),
+        float(scores(y_true, champion, everything)[0]),
+        float(wins.mean()),
+        len(y_true),
+        resamples,
+    )
 
 
 def should_promote(new_score: float, champion_score: float | None) -> bool:
@@ -98,12 +109,16 @@ def should_promote(new_score: float, champion_score: float | None) -> bool:
 
 def promotes(paired: PairedComparison, policy: GatePolicy) -> bool:
     margin = paired.candidate_score - paired.champion_score
-    return paired.win_probability >= policy.min_win_probability or (
-        policy.min_margin is not None and margin >= policy.min_margin)
+    return paired.win_probability >= policy.min_win_probability or (policy.min_margin is not None and margin >= policy.min_margin)
 
 
-def promotes_candidate(new_score: float, champion_version: str | None, champion_score: float | None,
-                       paired: PairedComparison | None = None, policy: GatePolicy = GatePolicy()) -> bool:
+def promotes_candidate(
+    new_score: float,
+    champion_version: str | None,
+    champion_score: float | None,
+    paired: PairedComparison | None = None,
+    policy: GatePolicy = GatePolicy(),
+) -> bool:
     """Whether the candidate takes the alias: always when there is no champion; else by the
     paired bootstrap (``policy``) when there is one, by the stored scores when not."""
     if champion_version is None:
@@ -111,9 +126,17 @@ def promotes_candidate(new_score: float, champion_version: str | None, champion_
     return promotes(paired, policy) if paired is not None else should_promote(new_score, champion_score)
 
 
-def decide(model_name: str, version: str, alias: str, gate_metric: str, new_score: float,
-           champion_version: str | None, champion_score: float | None, paired: PairedComparison | None = None,
-           policy: GatePolicy = GatePolicy()) -> GateDecision:
+def decide(
+    model_name: str,
+    version: str,
+    alias: str,
+    gate_metric: str,
+    new_score: float,
+    champion_version: str | None,
+    champion_score: float | None,
+    paired: PairedComparison | None = None,
+    policy: GatePolicy = GatePolicy(),
+) -> GateDecision:
     """The decision for ``version`` against the version holding ``alias`` (None: no
     champion). With ``paired``, the champion's score is its score on the candidate's rows and
     the bootstrap decides; without, the stored scores are compared."""
@@ -123,14 +146,26 @@ def decide(model_name: str, version: str, alias: str, gate_metric: str, new_scor
     promoted = promotes_candidate(new_score, champion_version, champion_score, paired, policy)
     verb = "beats" if promoted else "does not beat"
     if paired is None:
-        reason = (f"version {version} {verb} {alias} version {champion_version} on {gate_metric}: "
-                  f"{new_score:.4f} vs {champion_score:.4f}")
+        reason = (
+            f"version {version} {verb} {alias} version {champion_version} on {gate_metric}: "
+            f"{new_score:.4f} vs {champion_score:.4f}"
+        )
         return GateDecision(model_name, str(version), promoted, reason, new_score, champion_version, champion_score)
     rule = f"needs {policy.min_win_probability:.0%}"
     if policy.min_margin is not None:
         rule += f" or a lead of {policy.min_margin:.4f}"
-    reason = (f"version {version} {verb} {alias} version {champion_version} on {gate_metric}: "
-              f"{paired.candidate_score:.4f} vs {paired.champion_score:.4f} on the same {paired.rows} rows, "
-              f"higher in {paired.win_probability:.1%} of {paired.resamples} paired resamples ({rule})")
-    return GateDecision(model_name, str(version), promoted, reason, paired.candidate_score, champion_version,
-                        paired.champion_score, paired.win_probability)
+    reason = (
+        f"version {version} {verb} {alias} version {champion_version} on {gate_metric}: "
+        f"{paired.candidate_score:.4f} vs {paired.champion_score:.4f} on the same {paired.rows} rows, "
+        f"higher in {paired.win_probability:.1%} of {paired.resamples} paired resamples ({rule})"
+    )
+    return GateDecision(
+        model_name,
+        str(version),
+        promoted,
+        reason,
+        paired.candidate_score,
+        champion_version,
+        paired.champion_score,
+        paired.win_probability,
+    )

@@ -65,9 +65,7 @@ def split_sentences(text: str) -> list[Sentence]:
             if not stripped:
                 continue
             start = paragraph.start() + span.start + (len(raw) - len(raw.lstrip()))
-            sentences.append(
-                Sentence(len(sentences), start, start + len(stripped), stripped)
-            )
+            sentences.append(Sentence(len(sentences), start, start + len(stripped), stripped))
     return sentences
 
 
@@ -80,8 +78,9 @@ def file_sentences(body: str, offset: int = 0) -> list[Sentence]:
 def normalize_text(text: str) -> str:
     """The form used to match and deduplicate sentences: casefolded, single-spaced,
     with typographic quotes and dashes unified."""
-    table = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'",
-                           "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+    table = str.maketrans(
+        {"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'", "\u2013": "-", "\u2014": "-", "\u00a0": " "}
+    )
     return " ".join(text.translate(table).casefold().split())
 
 
@@ -146,8 +145,9 @@ def ingest_articles(articles: pd.DataFrame, reserved_from: dt.date | None = None
     """
     kept, stats = select_articles(articles, reserved_from)
     sentences = articles_to_sentences(kept)
-    return sentences, IngestStats(stats.articles_read, stats.articles_reserved, stats.articles_duplicate,
-                                  stats.articles_empty, len(sentences))
+    return sentences, IngestStats(
+        stats.articles_read, stats.articles_reserved, stats.articles_duplicate, stats.articles_empty, len(sentences)
+    )
 
 
 def select_articles(articles: pd.DataFrame, reserved_from: dt.date | None = None) -> tuple[pd.DataFrame, IngestStats]:

@@ -40,8 +40,10 @@ def stage_stopped(stage: str, done: list[str], finished: str | None) -> Stopped:
     kept = f"{', '.join(done)} finished and kept their outputs (the next `stance run` skips them); " if done else ""
     if finished:
         return Stopped(f"interrupted at the end of {stage}: {kept}{stage} completed first ({finished})")
-    return Stopped(f"interrupted during {stage}: {kept}{stage} wrote nothing under its final names"
-                   + (" (no model version registered; reports unchanged)" if stage == "evaluate" else ""))
+    return Stopped(
+        f"interrupted during {stage}: {kept}{stage} wrote nothing under its final names"
+        + (" (no model version registered; reports unchanged)" if stage == "evaluate" else "")
+    )
 
 
 def sigterm_as_interrupt() -> None:

@@ -194,8 +194,7 @@ def read_articles(path: Path, text_column: str = "text", id_column: str = "doc_i
         raise InputError(f"{path}: no rows")
     articles = pd.DataFrame(
         {
-            "doc_id": table[id_column].astype(str) if id_column in table.columns
-            else [row_doc_id(i) for i in range(len(table))],
+            "doc_id": table[id_column].astype(str) if id_column in table.columns else [row_doc_id(i) for i in range(len(table))],
             "text": table[text_column].fillna("").astype(str),
         }
     )
@@ -249,8 +248,9 @@ def decoded_lines(path: Path, encoding: str) -> Iterator[str]:
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise InputError(f"{path}: not {encoding} text (truncated character at the end, byte offset {offset}); "
-                             "pass --encoding") from None
+            raise InputError(
+                f"{path}: not {encoding} text (truncated character at the end, byte offset {offset}); pass --encoding"
+            ) from None
         if tail:
             yield tail
 

@@ -20,16 +20,18 @@ def list_versions(name: str) -> list[dict[str, str]]:
         aliases.setdefault(str(version), []).append(alias)
     rows = []
     for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
-        rows.append({
-            "version": str(v.version),
-            "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
-            "test_macro_f1": _rounded(v.tags.get("test_macro_f1", "")),
-            "test_accuracy": _rounded(v.tags.get("test_accuracy", "")),
-            "gate": v.tags.get("gate_decision", ""),
-            "win_p": v.tags.get("gate_win_probability", ""),  # paired-bootstrap win probability over the champion
-            "run_id": (v.run_id or "")[:8],
-            "description": v.description or "",
-        })
+        rows.append(
+            {
+                "version": str(v.version),
+                "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
+                "test_macro_f1": _rounded(v.tags.get("test_macro_f1", "")),
+                "test_accuracy": _rounded(v.tags.get("test_accuracy", "")),
+                "gate": v.tags.get("gate_decision", ""),
+                "win_p": v.tags.get("gate_win_probability", ""),  # paired-bootstrap win probability over the champion
+                "run_id": (v.run_id or "")[:8],
+                "description": v.description or "",
+            }
+        )
     return rows
 
 
@@ -58,7 +60,7 @@ def parse_model_uri(model_uri: str) -> tuple[str, str | None, str | None] | None
     (one of alias and version is None); None for any other URI."""
     if not model_uri.startswith("models:/"):
         return None
-    ref = model_uri[len("models:/"):]
+    ref = model_uri[len("models:/") :]
     if "@" in ref:
         name, alias = ref.split("@", 1)
         return name, alias, None

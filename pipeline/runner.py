@@ -37,8 +37,14 @@ def preflight(config: Config, corpus: Corpus, names: list[str]) -> None:
 
 
 def base_tags(config: Config, corpus: Corpus) -> dict[str, str]:
-    return {"git_commit": git_commit(), "config_hash": config.config_hash(), "model_type": config.train.model,
-            "target": config.target, **corpus.data_tags(), **corpus.gold_set_tags()}
+    return {
+        "git_commit": git_commit(),
+        "config_hash": config.config_hash(),
+        "model_type": config.train.model,
+        "target": config.target,
+        **corpus.data_tags(),
+        **corpus.gold_set_tags(),
+    }
 
 
 def run_stage(config: Config, stage: str, tracker: Tracker = MLFLOW) -> dict[str, float]:
@@ -47,15 +53,18 @@ def run_stage(config: Config, stage: str, tracker: Tracker = MLFLOW) -> dict[str
     corpus = corpus_for(config)
     preflight(config, corpus, [stage])
     tracker.start(config.experiment)
-    with _interruptible(stage, []), tracker.run(f"{stage}:{stages.run_name(config)}",
-                                                tags={**base_tags(config, corpus), "stage": stage}) as run_id:
+    with (
+        _interruptible(stage, []),
+        tracker.run(f"{stage}:{stages.run_name(config)}", tags={**base_tags(config, corpus), "stage": stage}) as run_id,
+    ):
         tracker.log_params(config.flat_params())
         context = StageContext(config, corpus, StagePaths.of(config), tracker, run_id)
         return _run_or_reuse(context, stage, stage_cache.code_digest(), force=True)
 
 
-def run_pipeline(config: Config, config_file: Path | None = None, force: bool = False,
-                 tracker: Tracker = MLFLOW) -> dict[str, float]:
+def run_pipeline(
+    config: Config, config_file: Path | None = None, force: bool = False, tracker: Tracker = MLFLOW
+) -> dict[str, float]:
     """All stages under one parent run, each in a child run; a stage whose inputs, settings
     and code are unchanged since its last run is skipped unless ``force``. The headline
     metrics are copied to the parent."""

@@ -54,17 +54,25 @@ class Stamp:
     run_id: str
 
     def as_dict(self) -> dict:
-        return {"stage": self.stage, "fingerprint": self.fingerprint, "outputs": self.outputs,
-                "metrics": self.result.metrics, "tags": self.result.tags,
-                "artifacts": [{"path": str(a.path), "folder": a.folder} for a in self.result.artifacts],
-                "documents": self.result.documents, "run_id": self.run_id}
+        return {
+            "stage": self.stage,
+            "fingerprint": self.fingerprint,
+            "outputs": self.outputs,
+            "metrics": self.result.metrics,
+            "tags": self.result.tags,
+            "artifacts": [{"path": str(a.path), "folder": a.folder} for a in self.result.artifacts],
+            "documents": self.result.documents,
+            "run_id": self.run_id,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Stamp":
-        result = StageResult({k: float(v) for k, v in data["metrics"].items()},
-                             {str(k): str(v) for k, v in data.get("tags", {}).items()},
-                             tuple(Artifact(Path(a["path"]), a["folder"]) for a in data.get("artifacts", [])),
-                             dict(data.get("documents", {})))
+        result = StageResult(
+            {k: float(v) for k, v in data["metrics"].items()},
+            {str(k): str(v) for k, v in data.get("tags", {}).items()},
+            tuple(Artifact(Path(a["path"]), a["folder"]) for a in data.get("artifacts", [])),
+            dict(data.get("documents", {})),
+        )
         return cls(data["stage"], data["fingerprint"], dict(data["outputs"]), result, data["run_id"])
 
 
@@ -96,7 +104,7 @@ def fingerprint(config: "Config", stage: str, code: str) -> str:
     paths = StagePaths.of(config)
     corpus = corpus_for(config)
     spec, order, dumped = SPECS[stage], list(SPECS), config.model_dump(mode="json")
-    upstream = [path for earlier in order[:order.index(stage)] for path in SPECS[earlier].outputs(config, paths)]
+    upstream = [path for earlier in order[: order.index(stage)] for path in SPECS[earlier].outputs(config, paths)]
     content = {
         "stage": stage,
         "code": code,

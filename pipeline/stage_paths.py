@@ -66,7 +66,12 @@ class TrainRecord:
     def read(cls, path: Path) -> "TrainRecord":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(data["model_uri"], data["run_id"], data["model"], data.get("config_hash", ""),
-                       {k: float(v) for k, v in data.get("metrics", {}).items()})
+            return cls(
+                data["model_uri"],
+                data["run_id"],
+                data["model"],
+                data.get("config_hash", ""),
+                {k: float(v) for k, v in data.get("metrics", {}).items()},
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: unreadable train record ({exc}); rerun `stance train`") from None

@@ -30,8 +30,7 @@ class StageInput:
     def require(self, paths: "StagePaths", stage: str) -> None:
         path: Path = getattr(paths, self.field)
         if not path.exists():
-            raise InputError(f"{path}: not found; the {stage} stage reads what `stance {self.producer}` writes "
-                             "(run it first)")
+            raise InputError(f"{path}: not found; the {stage} stage reads what `stance {self.producer}` writes (run it first)")
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVALUATION_FILES = ("classification_report.csv", "misclassified.csv", "test_predictions.csv", "metrics.json",
-                    "confusion_matrix.png", "calibration.png", "model_card.md")
+EVALUATION_FILES = (
+    "classification_report.csv",
+    "misclassified.csv",
+    "test_predictions.csv",
+    "metrics.json",
+    "confusion_matrix.png",
+    "calibration.png",
+    "model_card.md",
+)
 
 
 def ingest_stage(ctx: StageContext) -> StageResult:
@@ -62,8 +69,11 @@ def label_stage(ctx: StageContext) -> StageResult:
         artifacts = (Artifact(paths.lf_report, "labeling"),)
     counts = labelled.labeled["label"].replace("", "(unlabeled)").value_counts()
     log.info("label: %s -> %s", labelled.summary, paths.labeled)
-    return StageResult(labelled.metrics, artifacts=artifacts,
-                       documents={"labeling/label_counts.json": {str(k): int(v) for k, v in counts.items()}})
+    return StageResult(
+        labelled.metrics,
+        artifacts=artifacts,
+        documents={"labeling/label_counts.json": {str(k): int(v) for k, v in counts.items()}},
+    )
 
 
 def train_stage(ctx: StageContext) -> StageResult:
@@ -79,13 +89,19 @@ def train_stage(ctx: StageContext) -> StageResult:
     _clear(paths.model_dir)
     staging.rename(paths.model_dir)
     ctx.tracker.log_dataset(rows, name="train", context="training", source=str(paths.labeled), targets="label")
-    model_uri = ctx.tracker.log_model(paths.model_dir, config.train.model, config.labels,
-                                      target_column=config.train.target_aware)
+    model_uri = ctx.tracker.log_model(paths.model_dir, config.train.model, config.labels, target_column=config.train.target_aware)
     TrainRecord(model_uri, ctx.run_id, config.train.model, config.config_hash(), result.metrics).write(paths.train_info)
-    calibrated = (f", calibrated in {result.metrics['calibration_seconds']:.1f}s"
-                  if "calibration_seconds" in result.metrics else "")
-    log.info("train: %s on %d rows in %.1fs%s -> %s", config.train.model, len(rows), result.metrics["train_seconds"],
-             calibrated, model_uri)
+    calibrated = (
+        f", calibrated in {result.metrics['calibration_seconds']:.1f}s" if "calibration_seconds" in result.metrics else ""
+    )
+    log.info(
+        "train: %s on %d rows in %.1fs%s -> %s",
+        config.train.model,
+        len(rows),
+        result.metrics["train_seconds"],
+        calibrated,
+        model_uri,
+    )
     return StageResult(result.metrics, tags={"model_uri": model_uri})
 
 
@@ -132,11 +148,15 @@ def _evaluate_into(ctx: StageContext, info: TrainRecord, gold_test: pd.DataFrame
     write_table(evaluation.predictions, staging / "test_predictions.csv")
     plot_confusion(evaluation.confusion, config.labels, staging / "confusion_matrix.png", f"{config.train.model} on gold test")
     plot_calibration(evaluation.calibration, staging / "calibration.png", f"{config.train.model} calibration")
-    plot_precision_recall(evaluation.predictions, config.labels, staging / "precision_recall.png",
-                          f"{config.train.model} on gold test")
+    plot_precision_recall(
+        evaluation.predictions, config.labels, staging / "precision_recall.png", f"{config.train.model} on gold test"
+    )
     if evaluation.calibration_uncalibrated is not None:
-        plot_calibration(evaluation.calibration_uncalibrated, staging / "calibration_uncalibrated.png",
-                         f"{config.train.model} before calibration")
+        plot_calibration(
+            evaluation.calibration_uncalibrated,
+            staging / "calibration_uncalibrated.png",
+            f"{config.train.model} before calibration",
+        )
     metrics = dict(evaluation.metrics)
     extra_reports = {}
     scored_sets = {"test": (gold_test, evaluation.predictions)}  # what the gate may compare the champion on
@@ -153,24 +173,44 @@ def _evaluate_into(ctx: StageContext, info: TrainRecord, gold_test: pd.DataFrame
         behaviour = run_behaviour_suite(classifier, cases)
         write_table(behaviour.cases, staging / "behaviour_results.csv")
         metrics.update(behaviour.metrics)
-        log.info("evaluate: behavioural suite pass rate %.3f over %d cases", behaviour.metrics["behaviour_pass_rate"],
-                 behaviour.metrics["behaviour_cases"])
+        log.info(
+            "evaluate: behavioural suite pass rate %.3f over %d cases",
+            behaviour.metrics["behaviour_pass_rate"],
+            behaviour.metrics["behaviour_cases"],
+        )
     with atomic_path(staging / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    tracker.log_dataset(gold_test.assign(sentence_id=range(len(gold_test))), name="gold_test", context="evaluation",
-                        source=str(config.path(config.data.gold_test or config.data.gold_refs or "")), targets="label")
-    log.info("evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences", evaluation.metrics["test_macro_f1"],
-             evaluation.metrics["test_accuracy"], len(gold_test))
+    tracker.log_dataset(
+        gold_test.assign(sentence_id=range(len(gold_test))),
+        name="gold_test",
+        context="evaluation",
+        source=str(config.path(config.data.gold_test or config.data.gold_refs or "")),
+        targets="label",
+    )
+    log.info(
+        "evaluate: test macro-F1 %.3f, accuracy %.3f on %d gold sentences",
+        evaluation.metrics["test_macro_f1"],
+        evaluation.metrics["test_accuracy"],
+        len(gold_test),
+    )
     with held("the model version and its gate decision were registered and the reports written"):
         decision = None
         if config.registry.enabled:
-            decision = tracker.register_and_gate(info.model_uri, config.registry.model_name, config.registry.alias,
-                                                 config.registry.gate_metric, metrics, ctx.run_id,
-                                                 champion_comparison(config, scored_sets), gate_policy(config))
+            decision = tracker.register_and_gate(
+                info.model_uri,
+                config.registry.model_name,
+                config.registry.alias,
+                config.registry.gate_metric,
+                metrics,
+                ctx.run_id,
+                champion_comparison(config, scored_sets),
+                gate_policy(config),
+            )
             if decision is not None:
                 log.info("registry: %s", decision.reason)
-        card = render_model_card(config, run_name(config), info, metrics, evaluation.report, decision,
-                                 git_commit(), extra_reports)
+        card = render_model_card(
+            config, run_name(config), info, metrics, evaluation.report, decision, git_commit(), extra_reports
+        )
         with atomic_path(staging / "model_card.md") as tmp:
             tmp.write_text(card, encoding="utf-8")
         name = report_folders.folder_name(decision.version if decision else None, ctx.run_id)
@@ -178,8 +218,9 @@ def _evaluate_into(ctx: StageContext, info: TrainRecord, gold_test: pd.DataFrame
         if decision is not None:
             tracker.tag_version(decision.model_name, decision.version, {"report_dir": str(final.resolve())})
     log.info("evaluate: reports in %s (%s/latest)", final, paths.report_root)
-    artifacts = tuple(Artifact(paths.reports / name, "evaluation") for name in evaluation_files(config)
-                      if (paths.reports / name).exists())
+    artifacts = tuple(
+        Artifact(paths.reports / name, "evaluation") for name in evaluation_files(config) if (paths.reports / name).exists()
+    )
     return StageResult(metrics, tags={"model_uri": info.model_uri}, artifacts=artifacts)
 
 
@@ -189,8 +230,9 @@ def gate_policy(config: Config) -> "GatePolicy":
     return GatePolicy(config.registry.min_win_probability, config.registry.min_margin)
 
 
-def champion_comparison(config: Config, scored_sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
-                        ) -> "Callable[[str], PairedComparison | None] | None":
+def champion_comparison(
+    config: Config, scored_sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+) -> "Callable[[str], PairedComparison | None] | None":
     """How the gate compares the champion with the candidate: the champion model scored on
     the rows of the set the gate metric is measured on, a paired bootstrap against the
     candidate's predictions there. None when the gate metric cannot be recomputed from
@@ -199,8 +241,10 @@ def champion_comparison(config: Config, scored_sets: dict[str, tuple[pd.DataFram
 
     found = gate.paired_metric(config.registry.gate_metric, list(scored_sets))
     if found is None:
-        log.info("registry: %s is not a metric the paired bootstrap recomputes; the gate compares stored scores",
-                 config.registry.gate_metric)
+        log.info(
+            "registry: %s is not a metric the paired bootstrap recomputes; the gate compares stored scores",
+            config.registry.gate_metric,
+        )
         return None
     set_name, metric = found
     gold, candidate = scored_sets[set_name]
@@ -213,12 +257,21 @@ def champion_comparison(config: Config, scored_sets: dict[str, tuple[pd.DataFram
         try:
             champion = predict_with(champion_uri, inputs)
         except Exception as exc:  # noqa: BLE001  an old champion that no longer loads: fall back, say why
-            log.warning("registry: cannot score the champion %s on %s (%s); the gate compares stored scores",
-                        champion_uri, set_name, first_line(exc))
+            log.warning(
+                "registry: cannot score the champion %s on %s (%s); the gate compares stored scores",
+                champion_uri,
+                set_name,
+                first_line(exc),
+            )
             return None
-        return gate.paired_comparison(gold["label"].astype(str).tolist(), candidate["stance"].astype(str).tolist(),
-                                      champion["stance"].astype(str).tolist(), scores,
-                                      config.registry.bootstrap_resamples, config.seed)
+        return gate.paired_comparison(
+            gold["label"].astype(str).tolist(),
+            candidate["stance"].astype(str).tolist(),
+            champion["stance"].astype(str).tolist(),
+            scores,
+            config.registry.bootstrap_resamples,
+            config.seed,
+        )
 
     return compare
 
@@ -229,21 +282,27 @@ def evaluate_on(config: Config, classifier: object, gold: pd.DataFrame, name: st
     from pipeline.classifiers.targeted import predict_frame
     from pipeline.evaluate import evaluate_predictions
 
-    evaluation = evaluate_predictions(gold, predict_frame(classifier, gold), config.labels, name,
-                                      calibration_bins=config.evaluate.calibration_bins,
-                                      f_avg_labels=config.evaluate.f_avg_labels,
-                                      resamples=config.evaluate.bootstrap_resamples, seed=config.seed,
-                                      none_label=config.none_label)
+    evaluation = evaluate_predictions(
+        gold,
+        predict_frame(classifier, gold),
+        config.labels,
+        name,
+        calibration_bins=config.evaluate.calibration_bins,
+        f_avg_labels=config.evaluate.f_avg_labels,
+        resamples=config.evaluate.bootstrap_resamples,
+        seed=config.seed,
+        none_label=config.none_label,
+    )
     uncalibrated = uncalibrated_calibration(config, classifier, gold)
     if uncalibrated is None:
         return evaluation
     ece, bins = uncalibrated  # the same rows before calibration: how much it moved
-    return dataclasses.replace(evaluation, metrics={**evaluation.metrics, f"{name}_ece_uncalibrated": ece},
-                               calibration_uncalibrated=bins)
+    return dataclasses.replace(
+        evaluation, metrics={**evaluation.metrics, f"{name}_ece_uncalibrated": ece}, calibration_uncalibrated=bins
+    )
 
 
-def uncalibrated_calibration(config: Config, classifier: object,
-                             gold: pd.DataFrame) -> "tuple[float, pd.DataFrame] | None":
+def uncalibrated_calibration(config: Config, classifier: object, gold: pd.DataFrame) -> "tuple[float, pd.DataFrame] | None":
     """ECE and reliability bins of a calibrated model's own (uncalibrated) probabilities;
     None for a model without a calibrator."""
     from pipeline.evaluate import expected_calibration_error
@@ -267,8 +326,11 @@ def run_behaviour_suite(classifier: object, cases: pd.DataFrame) -> "BehaviourRe
 def evaluation_files(config: Config) -> list[str]:
     """The report files the evaluate stage writes: gold test's, then per evaluation set and
     for the behavioural suite."""
-    extra = [f"{source.set_name}_{kind}" for source in config.evaluate.extra_sets
-             for kind in ("classification_report.csv", "predictions.csv")]
+    extra = [
+        f"{source.set_name}_{kind}"
+        for source in config.evaluate.extra_sets
+        for kind in ("classification_report.csv", "predictions.csv")
+    ]
     return [*EVALUATION_FILES, *extra, *(["behaviour_results.csv"] if config.evaluate.behaviour else [])]
 
 
@@ -287,25 +349,51 @@ def run_name(config: Config) -> str:
 def _changed_settings(section: BaseModel) -> str:
     """``(key=value,...)`` for the fields of ``section`` that differ from its class defaults."""
     current, defaults = section.model_dump(mode="json"), type(section)().model_dump(mode="json")
-    changed = [f"{key}={json.dumps(value) if isinstance(value, (list, dict)) else value}"
-               for key, value in current.items() if value != defaults.get(key)]
+    changed = [
+        f"{key}={json.dumps(value) if isinstance(value, (list, dict)) else value}"
+        for key, value in current.items()
+        if value != defaults.get(key)
+    ]
     return f"({','.join(changed)})"[:120] if changed else ""
 
 
 # In pipeline order: a stage's fingerprint covers the outputs of every stage before it.
-SPECS: dict[str, StageSpec] = {spec.name: spec for spec in (
-    StageSpec("ingest", settings=("experiment", "seed", "data"), inputs=(), gold_sets=(),
-              outputs=lambda config, paths: [paths.sentences], function=ingest_stage),
-    StageSpec("label", settings=("experiment", "seed", "labels", "none_label", "data", "label"),
-              inputs=(StageInput("sentences", "ingest"),), gold_sets=(),
-              outputs=lambda config, paths: [paths.labeled, paths.votes, paths.lf_report], function=label_stage),
-    StageSpec("train", settings=("experiment", "seed", "labels", "none_label", "data", "train"),
-              inputs=(StageInput("labeled", "label"),), gold_sets=("extra_gold", "evaluation_sets", "behaviour"),
-              outputs=lambda config, paths: [paths.model_dir, paths.train_info], function=train_stage),
-    StageSpec("evaluate", settings=("experiment", "labels", "none_label", "data", "train", "evaluate", "registry"),
-              inputs=(StageInput("train_info", "train"),), gold_sets=("evaluation_sets", "behaviour"),
-              outputs=lambda config, paths: [paths.reports / name for name in evaluation_files(config)],
-              function=evaluate_stage),
-)}
+SPECS: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in (
+        StageSpec(
+            "ingest",
+            settings=("experiment", "seed", "data"),
+            inputs=(),
+            gold_sets=(),
+            outputs=lambda config, paths: [paths.sentences],
+            function=ingest_stage,
+        ),
+        StageSpec(
+            "label",
+            settings=("experiment", "seed", "labels", "none_label", "data", "label"),
+            inputs=(StageInput("sentences", "ingest"),),
+            gold_sets=(),
+            outputs=lambda config, paths: [paths.labeled, paths.votes, paths.lf_report],
+            function=label_stage,
+        ),
+        StageSpec(
+            "train",
+            settings=("experiment", "seed", "labels", "none_label", "data", "train"),
+            inputs=(StageInput("labeled", "label"),),
+            gold_sets=("extra_gold", "evaluation_sets", "behaviour"),
+            outputs=lambda config, paths: [paths.model_dir, paths.train_info],
+            function=train_stage,
+        ),
+        StageSpec(
+            "evaluate",
+            settings=("experiment", "labels", "none_label", "data", "train", "evaluate", "registry"),
+            inputs=(StageInput("train_info", "train"),),
+            gold_sets=("evaluation_sets", "behaviour"),
+            outputs=lambda config, paths: [paths.reports / name for name in evaluation_files(config)],
+            function=evaluate_stage,
+        ),
+    )
+}
 # The stage functions by name, as the runner calls them (looked up at call time, so a test can swap one).
 STAGES = {name: spec.function for name, spec in SPECS.items()}

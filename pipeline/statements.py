@@ -14,8 +14,19 @@ from pathlib import Path
 from pipeline.errors import InputError
 
 COLUMNS = ["id", "text", "label", "actor", "country", "date", "form", "rule", "pair_id", "source", "note"]
-FORMS = ("direct_quote", "indirect_speech", "headline", "wire_lede", "question_answer", "parliamentary_exchange",
-         "op_ed", "interview_transcript", "translated", "poll_report", "background")
+FORMS = (
+    "direct_quote",
+    "indirect_speech",
+    "headline",
+    "wire_lede",
+    "question_answer",
+    "parliamentary_exchange",
+    "op_ed",
+    "interview_transcript",
+    "translated",
+    "poll_report",
+    "background",
+)
 RULES = ("plain", *(f"rule_{n}" for n in range(1, 12)))
 LABELS = ("support", "conditional", "rule_out", "none")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
@@ -65,6 +76,7 @@ def validate_rows(rows: list[dict[str, str]], file: str) -> list[BankProblem]:
     seen: dict[str, int] = {}
     pairs: dict[str, list[tuple[int, str]]] = {}
     for number, row in enumerate(rows, start=2):
+
         def bad(column: str, message: str) -> None:
             problems.append(BankProblem(file, number, column, message))  # noqa: B023 (called in this iteration)
 
@@ -90,6 +102,12 @@ def validate_rows(rows: list[dict[str, str]], file: str) -> list[BankProblem]:
         if len(members) != 2:
             problems.append(BankProblem(file, members[0][0], "pair_id", f"{pair_id!r} has {len(members)} rows, not 2"))
         elif members[0][1] == members[1][1]:
-            problems.append(BankProblem(file, members[1][0], "pair_id",
-                                        f"{pair_id!r}: both rows are {members[0][1]!r}; a minimal pair flips the label"))
+            problems.append(
+                BankProblem(
+                    file,
+                    members[1][0],
+                    "pair_id",
+                    f"{pair_id!r}: both rows are {members[0][1]!r}; a minimal pair flips the label",
+                )
+            )
     return problems

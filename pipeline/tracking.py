@@ -47,8 +47,12 @@ def _quiet_defaults() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # Known, harmless MLflow warnings: we pass a signature on purpose (an input example
     # would pickle the weights twice) and our pyfunc class is importable code.
-    for message in ("The specified dataset source can be interpreted", "An input example was not provided",
-                    "Passing a Python object as `python_model`", "Hint: Inferred schema contains integer"):
+    for message in (
+        "The specified dataset source can be interpreted",
+        "An input example was not provided",
+        "Passing a Python object as `python_model`",
+        "Hint: Inferred schema contains integer",
+    ):
         warnings.filterwarnings("ignore", message=f".*{re.escape(message)}.*")
 
 
@@ -74,8 +78,9 @@ def _require_reachable(uri: str) -> None:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, ssl.SSLError):
             return
-        raise TrackingError(f"MLflow tracking server {uri} is not reachable ({reason}); "
-                            "start it or point MLFLOW_TRACKING_URI elsewhere") from None
+        raise TrackingError(
+            f"MLflow tracking server {uri} is not reachable ({reason}); start it or point MLFLOW_TRACKING_URI elsewhere"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -129,10 +134,12 @@ def use_experiment_free(needs_store: bool = True) -> None:
 
 def _require_existing_sqlite(uri: str) -> None:
     if uri.startswith("sqlite:///"):
-        path = Path(uri[len("sqlite:///"):])
+        path = Path(uri[len("sqlite:///") :])
         if not path.exists():
-            raise TrackingError(f"no tracking store here: {path} does not exist (run `stance run` in this folder first, "
-                                "or set MLFLOW_TRACKING_URI to the store that holds the model)")
+            raise TrackingError(
+                f"no tracking store here: {path} does not exist (run `stance run` in this folder first, "
+                "or set MLFLOW_TRACKING_URI to the store that holds the model)"
+            )
 
 
 def git_commit() -> str:
@@ -140,10 +147,17 @@ def git_commit() -> str:
     `stance` runs from; "unknown" for an installed copy outside a git checkout."""
     code = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5,
-                             check=False, cwd=code)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=5, check=False, cwd=code)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5, check=False, cwd=code
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=code,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if out.returncode != 0:
@@ -172,7 +186,7 @@ def log_params(params: dict[str, str]) -> None:
 
     items = list(params.items())
     for start in range(0, len(items), 100):
-        mlflow.log_params({k: v[:6000] for k, v in items[start:start + 100]})
+        mlflow.log_params({k: v[:6000] for k, v in items[start : start + 100]})
 
 
 def log_metrics(metrics: dict[str, float]) -> None:
@@ -215,8 +229,9 @@ def log_dataset(frame: pd.DataFrame, name: str, context: str, source: str, targe
     import mlflow
 
     columns = [c for c in frame.columns if c in ("sentence_id", "doc_id", "text", "label", "label_source", "confidence")]
-    dataset = mlflow.data.from_pandas(frame[columns].reset_index(drop=True), source=source, name=name,
-                                      targets=targets if targets in columns else None)
+    dataset = mlflow.data.from_pandas(
+        frame[columns].reset_index(drop=True), source=source, name=name, targets=targets if targets in columns else None
+    )
     mlflow.log_input(dataset, context=context)
 
 
@@ -245,10 +260,10 @@ def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str], target_
     from pipeline.classifiers.pyfunc import BUNDLE_ARTIFACT, StancePyfunc
 
     signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "text"),
-                       *([ColSpec("string", "target", required=False)] if target_column else [])]),
-        outputs=Schema([ColSpec("string", "stance"), ColSpec("double", "confidence"),
-                        *[ColSpec("double", f"p_{label}") for label in labels]]),
+        inputs=Schema([ColSpec("string", "text"), *([ColSpec("string", "target", required=False)] if target_column else [])]),
+        outputs=Schema(
+            [ColSpec("string", "stance"), ColSpec("double", "confidence"), *[ColSpec("double", f"p_{label}") for label in labels]]
+        ),
     )
     package_dir = Path(__file__).resolve().parent
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # the cloudpickle notice: our class is importable code
@@ -263,10 +278,16 @@ def log_stance_model(bundle_dir: Path, kind: str, labels: Sequence[str], target_
     return info.model_uri
 
 
-def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str,
-                      metrics: dict[str, float], run_id: str,
-                      compare: Callable[[str], PairedComparison | None] | None = None,
-                      policy: GatePolicy = GatePolicy()) -> GateDecision:
+def register_and_gate(
+    model_uri: str,
+    model_name: str,
+    alias: str,
+    gate_metric: str,
+    metrics: dict[str, float],
+    run_id: str,
+    compare: Callable[[str], PairedComparison | None] | None = None,
+    policy: GatePolicy = GatePolicy(),
+) -> GateDecision:
     """Register the model; move ``alias`` to it when there is no champion or it beats the
     champion. ``compare(champion_model_uri)`` scores the champion on the candidate's rows
     (:mod:`pipeline.gate`: a paired bootstrap, decided by ``policy``); without it, or when it
@@ -277,9 +298,16 @@ def register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: 
         return _register_and_gate(model_uri, model_name, alias, gate_metric, metrics, run_id, compare, policy)
 
 
-def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric: str, metrics: dict[str, float],
-                       run_id: str, compare: Callable[[str], PairedComparison | None] | None,
-                       policy: GatePolicy) -> GateDecision:
+def _register_and_gate(
+    model_uri: str,
+    model_name: str,
+    alias: str,
+    gate_metric: str,
+    metrics: dict[str, float],
+    run_id: str,
+    compare: Callable[[str], PairedComparison | None] | None,
+    policy: GatePolicy,
+) -> GateDecision:
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -297,24 +325,41 @@ def _register_and_gate(model_uri: str, model_name: str, alias: str, gate_metric:
         champion_score = float(raw) if raw is not None else float("-inf")
         if compare is not None:
             paired = compare(f"models:/{model_name}/{champion.version}")
-    promoted = promotes_candidate(new_score, None if champion is None else str(champion.version), champion_score,
-                                  paired, policy)
+    promoted = promotes_candidate(new_score, None if champion is None else str(champion.version), champion_score, paired, policy)
     # The decision is made before the version exists and goes in with it: no version is ever
     # seen without its scores and its gate decision.
-    tags = {**{key: f"{value:.6f}" for key, value in metrics.items()}, "evaluate_run_id": run_id,
-            "gate_decision": "promoted" if promoted else "not_promoted"}
+    tags = {
+        **{key: f"{value:.6f}" for key, value in metrics.items()},
+        "evaluate_run_id": run_id,
+        "gate_decision": "promoted" if promoted else "not_promoted",
+    }
     if paired is not None:
-        tags.update({"gate_win_probability": f"{paired.win_probability:.4f}",
-                     "gate_champion_score": f"{paired.champion_score:.6f}",
-                     "gate_champion_version": str(champion.version), "gate_rows": str(paired.rows)})
+        tags.update(
+            {
+                "gate_win_probability": f"{paired.win_probability:.4f}",
+                "gate_champion_score": f"{paired.champion_score:.6f}",
+                "gate_champion_version": str(champion.version),
+                "gate_rows": str(paired.rows),
+            }
+        )
     version = mlflow.register_model(model_uri, model_name, tags=tags).version
-    decision = decide(model_name, str(version), alias, gate_metric, new_score,
-                      None if champion is None else str(champion.version), champion_score, paired, policy)
+    decision = decide(
+        model_name,
+        str(version),
+        alias,
+        gate_metric,
+        new_score,
+        None if champion is None else str(champion.version),
+        champion_score,
+        paired,
+        policy,
+    )
     client.update_model_version(model_name, version, description=decision.reason)
     if decision.promoted:
         client.set_registered_model_alias(model_name, alias, version)
-    mlflow.set_tags({"registry.model": model_name, "registry.version": str(version),
-                     "registry.promoted": str(decision.promoted).lower()})
+    mlflow.set_tags(
+        {"registry.model": model_name, "registry.version": str(version), "registry.promoted": str(decision.promoted).lower()}
+    )
     log_dict(decision.as_dict(), "registry/gate_decision.json")
     return decision
 
@@ -461,15 +506,21 @@ class Tracker(Protocol):
 
     def log_dict(self, data: dict, artifact_file: str) -> None: ...
 
-    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str,
-                    targets: str | None = None) -> None: ...
+    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str, targets: str | None = None) -> None: ...
 
     def log_model(self, bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str: ...
 
-    def register_and_gate(self, model_uri: str, model_name: str, alias: str, gate_metric: str,
-                          metrics: dict[str, float], run_id: str,
-                          compare: Callable[[str], PairedComparison | None] | None = None,
-                          policy: GatePolicy = GatePolicy()) -> GateDecision | None: ...
+    def register_and_gate(
+        self,
+        model_uri: str,
+        model_name: str,
+        alias: str,
+        gate_metric: str,
+        metrics: dict[str, float],
+        run_id: str,
+        compare: Callable[[str], PairedComparison | None] | None = None,
+        policy: GatePolicy = GatePolicy(),
+    ) -> GateDecision | None: ...
 
     def tag_version(self, model_name: str, version: str, tags: dict[str, str]) -> None: ...
 
@@ -500,17 +551,23 @@ class MlflowTracker:
     def log_dict(self, data: dict, artifact_file: str) -> None:
         log_dict(data, artifact_file)
 
-    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str,
-                    targets: str | None = None) -> None:
+    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str, targets: str | None = None) -> None:
         log_dataset(frame, name, context, source, targets)
 
     def log_model(self, bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str:
         return log_stance_model(bundle_dir, kind, labels, target_column)
 
-    def register_and_gate(self, model_uri: str, model_name: str, alias: str, gate_metric: str,
-                          metrics: dict[str, float], run_id: str,
-                          compare: Callable[[str], PairedComparison | None] | None = None,
-                          policy: GatePolicy = GatePolicy()) -> GateDecision | None:
+    def register_and_gate(
+        self,
+        model_uri: str,
+        model_name: str,
+        alias: str,
+        gate_metric: str,
+        metrics: dict[str, float],
+        run_id: str,
+        compare: Callable[[str], PairedComparison | None] | None = None,
+        policy: GatePolicy = GatePolicy(),
+    ) -> GateDecision | None:
         return register_and_gate(model_uri, model_name, alias, gate_metric, metrics, run_id, compare, policy)
 
     def tag_version(self, model_name: str, version: str, tags: dict[str, str]) -> None:
@@ -550,17 +607,23 @@ class NullTracker:
     def log_dict(self, data: dict, artifact_file: str) -> None:
         return None
 
-    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str,
-                    targets: str | None = None) -> None:
+    def log_dataset(self, frame: pd.DataFrame, name: str, context: str, source: str, targets: str | None = None) -> None:
         return None
 
     def log_model(self, bundle_dir: Path, kind: str, labels: Sequence[str], target_column: bool = False) -> str:
         return str(bundle_dir.resolve())
 
-    def register_and_gate(self, model_uri: str, model_name: str, alias: str, gate_metric: str,
-                          metrics: dict[str, float], run_id: str,
-                          compare: Callable[[str], PairedComparison | None] | None = None,
-                          policy: GatePolicy = GatePolicy()) -> GateDecision | None:
+    def register_and_gate(
+        self,
+        model_uri: str,
+        model_name: str,
+        alias: str,
+        gate_metric: str,
+        metrics: dict[str, float],
+        run_id: str,
+        compare: Callable[[str], PairedComparison | None] | None = None,
+        policy: GatePolicy = GatePolicy(),
+    ) -> GateDecision | None:
         return None
 
     def tag_version(self, model_name: str, version: str, tags: dict[str, str]) -> None:

@@ -38,19 +38,20 @@ class HeldOutText:
         from pipeline.data_quality import spans
 
         texts = [text for frame in sets if frame is not None for text in frame["text"].astype(str)]
-        return cls(frozenset(map(normalize_text, texts)),
-                   frozenset(span for text in texts for span in spans(text, SPAN_WORDS)))
+        return cls(frozenset(map(normalize_text, texts)), frozenset(span for text in texts for span in spans(text, SPAN_WORDS)))
 
     def overlaps(self, texts: pd.Series) -> pd.Series:
         """Whether each text repeats or overlaps an evaluation sentence."""
         from pipeline.data_quality import spans
 
         return texts.astype(str).map(
-            lambda text: normalize_text(text) in self.texts or not self.spans.isdisjoint(spans(text, SPAN_WORDS)))
+            lambda text: normalize_text(text) in self.texts or not self.spans.isdisjoint(spans(text, SPAN_WORDS))
+        )
 
 
-def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool,
-                  held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+def training_rows(
+    labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include_gold_dev: bool, held_out: Sequence[pd.DataFrame] = ()
+) -> pd.DataFrame:
     """Labelled sentences fit to train on, each with its ``train_source`` (``corpus_weak`` or
     ``corpus_gold``).
 
@@ -73,12 +74,19 @@ def training_rows(labeled: pd.DataFrame, gold_test: pd.DataFrame | None, include
 
 def require_target_column(source: str, gold: pd.DataFrame) -> None:
     if "target" not in gold.columns:
-        raise InputError(f"{source}: no 'target' column; train.target_mode is target-aware, so every "
-                         "train.extra_gold row needs the target its label is about")
+        raise InputError(
+            f"{source}: no 'target' column; train.target_mode is target-aware, so every "
+            "train.extra_gold row needs the target its label is about"
+        )
 
 
-def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test: pd.DataFrame | None,
-                   target_aware: bool = False, held_out: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+def add_extra_gold(
+    rows: pd.DataFrame,
+    extra: dict[str, pd.DataFrame],
+    gold_test: pd.DataFrame | None,
+    target_aware: bool = False,
+    held_out: Sequence[pd.DataFrame] = (),
+) -> pd.DataFrame:
     """Append gold sentences from other sets (``extra``: frames by source name; confidence 1;
     ``train_source`` = the name).
 
@@ -88,6 +96,7 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
     extra set must have a ``target`` column too, and a sentence is "already there" only
     under the same target.
     """
+
     def keys(frame: pd.DataFrame) -> pd.Series:
         text = frame["text"].map(normalize_text)
         return text + "\x1f" + frame["target"].astype(str) if target_aware else text
@@ -106,9 +115,13 @@ def add_extra_gold(rows: pd.DataFrame, extra: dict[str, pd.DataFrame], gold_test
     return pd.concat(frames, ignore_index=True)
 
 
-def assemble_training_rows(config: Config, pool: pd.DataFrame, gold_test: pd.DataFrame | None,
-                           held_out: Sequence[pd.DataFrame] = (),
-                           extra: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def assemble_training_rows(
+    config: Config,
+    pool: pd.DataFrame,
+    gold_test: pd.DataFrame | None,
+    held_out: Sequence[pd.DataFrame] = (),
+    extra: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """The leak guard, applied once to every training row of a run: the label stage's rows
     that may be trained on (``pool``) plus the ``extra`` gold sets (``train.extra_gold``), minus
     every sentence of gold test and of the ``held_out`` sets (the evaluation sets, the
@@ -156,8 +169,11 @@ def fit_classifier(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | None 
     soft = {"probabilities": label_probabilities(rows, config.labels)} if registry.of(classifier).soft_targets else {}
     classifier.fit(rows["text"].tolist(), rows["label"].tolist(), weights=weights, dev=dev, **soft)
     seconds = time.perf_counter() - started
-    metrics = {"train_seconds": seconds, "train_rows": float(len(rows)),
-               "train_gold_rows": float((rows.get("label_source") == "gold").sum()) if "label_source" in rows else 0.0}
+    metrics = {
+        "train_seconds": seconds,
+        "train_rows": float(len(rows)),
+        "train_gold_rows": float((rows.get("label_source") == "gold").sum()) if "label_source" in rows else 0.0,
+    }
     for label in config.labels:
         metrics[f"train_rows_{label}"] = float((rows["label"] == label).sum())
     metrics.update(source_metrics(rows))
@@ -170,8 +186,10 @@ def source_metrics(rows: pd.DataFrame) -> dict[str, float]:
     if TRAIN_SOURCE not in rows.columns or rows.empty:
         return {}
     counts = rows[TRAIN_SOURCE].astype(str).value_counts()
-    return {**{f"train_rows_source_{name}": float(count) for name, count in counts.items()},
-            **{f"train_share_source_{name}": float(count / len(rows)) for name, count in counts.items()}}
+    return {
+        **{f"train_rows_source_{name}": float(count) for name, count in counts.items()},
+        **{f"train_share_source_{name}": float(count / len(rows)) for name, count in counts.items()},
+    }
 
 
 def _summed(results: Sequence[TrainResult]) -> dict[str, float]:
@@ -202,8 +220,11 @@ def calibration_rows(config: Config, rows: pd.DataFrame) -> np.ndarray:
     to calibrate against), or every row when there are too few gold rows."""
     gold = (rows["label_source"] == "gold").to_numpy() if "label_source" in rows else np.ones(len(rows), dtype=bool)
     if gold.sum() < MIN_GOLD_PER_LABEL * len(config.labels):
-        log.warning("train.calibration: only %d gold training rows; calibrating on all %d rows, weak labels included",
-                    int(gold.sum()), len(rows))
+        log.warning(
+            "train.calibration: only %d gold training rows; calibrating on all %d rows, weak labels included",
+            int(gold.sum()),
+            len(rows),
+        )
         return np.ones(len(rows), dtype=bool)
     return gold
 
@@ -222,8 +243,9 @@ def fit_with_calibration(config: Config, rows: pd.DataFrame, dev: pd.DataFrame |
     from sklearn.model_selection import train_test_split
 
     candidates = np.flatnonzero(calibration_rows(config, rows))
-    _, held = train_test_split(candidates, test_size=settings.holdout_share, random_state=config.seed,
-                               stratify=rows["label"].to_numpy()[candidates])
+    _, held = train_test_split(
+        candidates, test_size=settings.holdout_share, random_state=config.seed, stratify=rows["label"].to_numpy()[candidates]
+    )
     kept = np.setdiff1d(np.arange(len(rows)), held)
     result = fit_classifier(config, rows.iloc[kept].reset_index(drop=True), dev)
     probs = result.classifier.predict_proba(rows["text"].iloc[held].astype(str).tolist())
@@ -231,8 +253,7 @@ def fit_with_calibration(config: Config, rows: pd.DataFrame, dev: pd.DataFrame |
     return fit_calibrated(config, result, probs, rows["label"].iloc[held], started)
 
 
-def fit_calibrated(config: Config, result: TrainResult, probs: np.ndarray, labels: pd.Series,
-                   started: float) -> TrainResult:
+def fit_calibrated(config: Config, result: TrainResult, probs: np.ndarray, labels: pd.Series, started: float) -> TrainResult:
     """Wrap the fitted model with a calibrator (and the review band's thresholds) fitted on
     ``probs``, predictions for rows the predicting model did not train on, against their
     ``labels``."""
@@ -243,14 +264,18 @@ def fit_calibrated(config: Config, result: TrainResult, probs: np.ndarray, label
     fit = fit_calibrator(probs, truth, config.train.calibration.method, config.seed)
     thresholds = {}
     if config.evaluate.target_precision is not None:
-        thresholds = precision_thresholds(fit.calibrator.apply(probs), truth, config.labels,
-                                          config.evaluate.target_precision)
-    metrics = {**result.metrics, "calibration_rows": float(len(truth)), "calibration_seconds": time.perf_counter() - started,
-               "calibration_oof_ece_before": fit.ece_before, "calibration_oof_ece_after": fit.ece_after,
-               "calibration_isotonic": float(fit.calibrator.method == "isotonic"),
-               "calibration_temperature": fit.calibrator.temperature,
-               **{f"calibration_heldout_ece_{name}": value for name, value in fit.held_out_ece.items()},
-               **{f"review_threshold_{label}": value for label, value in thresholds.items()}}
+        thresholds = precision_thresholds(fit.calibrator.apply(probs), truth, config.labels, config.evaluate.target_precision)
+    metrics = {
+        **result.metrics,
+        "calibration_rows": float(len(truth)),
+        "calibration_seconds": time.perf_counter() - started,
+        "calibration_oof_ece_before": fit.ece_before,
+        "calibration_oof_ece_after": fit.ece_after,
+        "calibration_isotonic": float(fit.calibrator.method == "isotonic"),
+        "calibration_temperature": fit.calibrator.temperature,
+        **{f"calibration_heldout_ece_{name}": value for name, value in fit.held_out_ece.items()},
+        **{f"review_threshold_{label}": value for label, value in thresholds.items()},
+    }
     return TrainResult(CalibratedClassifier(result.classifier, fit.calibrator, thresholds), metrics)
 
 
@@ -277,8 +302,9 @@ def fit_target_aware(config: Config, rows: pd.DataFrame, dev: pd.DataFrame | Non
     for target, group in rows.groupby(TARGET_COLUMN, sort=True):
         target_dev = None if dev is None else dev.loc[dev[TARGET_COLUMN] == target]
         try:
-            result = fit_classifier(config, group.reset_index(drop=True),
-                                    None if target_dev is None or target_dev.empty else target_dev)
+            result = fit_classifier(
+                config, group.reset_index(drop=True), None if target_dev is None or target_dev.empty else target_dev
+            )
         except InputError as exc:
             raise InputError(f"target {target!r}: {exc}") from None
         results.append(result)

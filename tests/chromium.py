@@ -20,9 +20,17 @@ CHROMEDRIVER = shutil.which("chromedriver")
 MISSING = "headless Chromium not installed (apt-get install chromium chromium-driver; .ci/run does)"
 REQUIRED = os.environ.get("STANCE_REQUIRE_BROWSER") == "1"  # set by .ci/run: fail instead of skipping
 WAIT_S = 45
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-                  "--window-size=1400,1300")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+    "--window-size=1400,1300",
+)
 # Every browser test module: `pytestmark = BROWSER_TEST`.
 BROWSER_TEST = [
     pytest.mark.browser,

@@ -6,40 +6,59 @@ import csv
 from pathlib import Path
 
 ARTICLES = {
-    "a1": ("Macron keeps troops option open", [
-        "French President Emmanuel Macron said on Monday that sending Western troops to Ukraine could not be ruled out.",
-        "The remarks came after a meeting of European leaders in Paris.",
-        "Germany's chancellor said Berlin would not send soldiers to Ukraine.",
-        "Leaders also discussed new sanctions on Russian banks.",
-    ]),
-    "a2": ("Baltic states weigh trainers", [
-        "Lithuania is considering sending instructors to Ukraine, but only to train troops away from the front.",
-        "Estonia's prime minister said all options are on the table.",
-        "Russian forces shelled Kharkiv overnight, officials said.",
-        "The Kremlin warned that any foreign troops in Ukraine would be legitimate targets.",
-    ]),
-    "a3": ("Coalition talks in London", [
-        "Britain is ready to put troops on the ground if there is a ceasefire and an American backstop.",
-        "Italy has no plans to send soldiers to Ukraine, its foreign minister said.",
-        "The summit also pledged more air defence systems.",
-        "Several media outlets reported on the talks, citing officials.",
-    ]),
-    "a4": ("Poland rules out troops", [
-        "Prime Minister Donald Tusk said Poland will not send troops to Ukraine.",
-        "Warsaw will send weapons, not soldiers, he added.",
-        "Ukraine's army is short of artillery shells.",
-        "The Netherlands did not exclude sending military personnel to Ukraine.",
-    ]),
-    "t1": ("Test article", [
-        "Spain will not deploy soldiers to Ukraine, the defence minister said.",
-        "Sweden does not rule out sending troops to Ukraine.",
-        "Norway would consider sending troops only after a peace agreement is signed.",
-        "Talks on the aid package continued in Brussels on Tuesday.",
-    ]),
+    "a1": (
+        "Macron keeps troops option open",
+        [
+            "French President Emmanuel Macron said on Monday that sending Western troops to Ukraine could not be ruled out.",
+            "The remarks came after a meeting of European leaders in Paris.",
+            "Germany's chancellor said Berlin would not send soldiers to Ukraine.",
+            "Leaders also discussed new sanctions on Russian banks.",
+        ],
+    ),
+    "a2": (
+        "Baltic states weigh trainers",
+        [
+            "Lithuania is considering sending instructors to Ukraine, but only to train troops away from the front.",
+            "Estonia's prime minister said all options are on the table.",
+            "Russian forces shelled Kharkiv overnight, officials said.",
+            "The Kremlin warned that any foreign troops in Ukraine would be legitimate targets.",
+        ],
+    ),
+    "a3": (
+        "Coalition talks in London",
+        [
+            "Britain is ready to put troops on the ground if there is a ceasefire and an American backstop.",
+            "Italy has no plans to send soldiers to Ukraine, its foreign minister said.",
+            "The summit also pledged more air defence systems.",
+            "Several media outlets reported on the talks, citing officials.",
+        ],
+    ),
+    "a4": (
+        "Poland rules out troops",
+        [
+            "Prime Minister Donald Tusk said Poland will not send troops to Ukraine.",
+            "Warsaw will send weapons, not soldiers, he added.",
+            "Ukraine's army is short of artillery shells.",
+            "The Netherlands did not exclude sending military personnel to Ukraine.",
+        ],
+    ),
+    "t1": (
+        "Test article",
+        [
+            "Spain will not deploy soldiers to Ukraine, the defence minister said.",
+            "Sweden does not rule out sending troops to Ukraine.",
+            "Norway would consider sending troops only after a peace agreement is signed.",
+            "Talks on the aid package continued in Brussels on Tuesday.",
+        ],
+    ),
 }
 DEV = [
-    ("a1", 0, "support"), ("a1", 2, "rule_out"), ("a1", 3, "none"),
-    ("a2", 0, "conditional"), ("a2", 2, "none"), ("a2", 3, "rule_out"),
+    ("a1", 0, "support"),
+    ("a1", 2, "rule_out"),
+    ("a1", 3, "none"),
+    ("a2", 0, "conditional"),
+    ("a2", 2, "none"),
+    ("a2", 3, "rule_out"),
 ]
 TEST = [("t1", 0, "rule_out"), ("t1", 1, "support"), ("t1", 2, "conditional"), ("t1", 3, "none")]
 
@@ -50,8 +69,7 @@ def write_corpus(root: Path) -> dict[str, Path]:
     articles.mkdir(parents=True)
     for doc_id, (title, sentences) in ARTICLES.items():
         body = "\n\n".join(sentences)
-        (articles / f"{doc_id}.txt").write_text(f"Title: {title}\nDate: 2025-03-01\nSource: Wire\n\n{body}\n",
-                                                encoding="utf-8")
+        (articles / f"{doc_id}.txt").write_text(f"Title: {title}\nDate: 2025-03-01\nSource: Wire\n\n{body}\n", encoding="utf-8")
     paths = {"articles": articles}
     for name, rows in (("dev", DEV), ("test", TEST)):
         path = root / f"{name}.csv"
@@ -68,8 +86,10 @@ def target_yaml(experiment: str = "tiny") -> str:
     """The top-level keys every config states (the schema names no stance target): the
     experiment and the deployment stance's target, labels and none label, as in
     configs/default.yaml."""
-    return (f"experiment: {experiment}\ntarget: deploying troops to Ukraine\n"
-            "labels: [support, conditional, rule_out, none]\nnone_label: none\n")
+    return (
+        f"experiment: {experiment}\ntarget: deploying troops to Ukraine\n"
+        "labels: [support, conditional, rule_out, none]\nnone_label: none\n"
+    )
 
 
 def minimal_config_yaml(experiment: str = "tiny") -> str:
@@ -84,12 +104,12 @@ def write_config(root: Path, paths: dict[str, Path], experiment: str = "tiny", e
     config.write_text(
         f"""{target_yaml(experiment)}seed: 7
 data:
-  articles: {paths['articles']}
-  gold_dev: {paths['dev']}
-  gold_test: {paths['test']}
-  interim_dir: {root / 'interim'}
-  processed_dir: {root / 'processed'}
-  reports_dir: {root / 'reports'}
+  articles: {paths["articles"]}
+  gold_dev: {paths["dev"]}
+  gold_test: {paths["test"]}
+  interim_dir: {root / "interim"}
+  processed_dir: {root / "processed"}
+  reports_dir: {root / "reports"}
 label:
   functions: deployment
   priority: [conditional, rule_out, support, none]

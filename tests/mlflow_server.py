@@ -35,8 +35,14 @@ def free_port() -> int:
 
 def quiet_env(tracking_uri: str) -> dict[str, str]:
     """The environment for a child process: this one's, pointed at ``tracking_uri``."""
-    env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_DISABLE_TELEMETRY="true",
-               HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=tracking_uri,
+        MLFLOW_DISABLE_TELEMETRY="true",
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
+    )
     env.pop("PYTEST_CURRENT_TEST", None)  # MLflow runs extra checks in processes that look like its own tests
     return env
 
@@ -75,8 +81,7 @@ def stop(process: subprocess.Popen) -> None:
 def background(command: Sequence[str], url: str, log: Path, cwd: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
     """Start ``command`` in its own session, wait until ``url`` is healthy, stop it on exit."""
     with log.open("wb") as sink:
-        process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_healthy(url, process, log)
         yield process
@@ -97,9 +102,22 @@ def mlflow_server(root: Path) -> Iterator[Server]:
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-               "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'server.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     with background(command, url, root / "server.log", root, quiet_env(url)):
         yield Server(url, root)
 
@@ -116,13 +134,21 @@ def stance_command(*args: str) -> list[str]:
 
 def start_stance(workdir: Path, tracking_uri: str, *args: str) -> subprocess.Popen:
     """`stance ARGS` as a subprocess in ``workdir`` against ``tracking_uri`` (output captured)."""
-    return subprocess.Popen(stance_command(*args), cwd=workdir, env=quiet_env(tracking_uri),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        stance_command(*args), cwd=workdir, env=quiet_env(tracking_uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def run_stance(workdir: Path, tracking_uri: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(stance_command(*args), cwd=workdir, env=quiet_env(tracking_uri),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        stance_command(*args),
+        cwd=workdir,
+        env=quiet_env(tracking_uri),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 # Two runs of one experiment that differ in one model setting: a baseline and a much weaker model.
@@ -146,6 +172,5 @@ def logged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedSe
     root = tmp_path_factory.mktemp("served")
     with mlflow_server(root / "server") as server:
         config = tiny_project(root / "project")
-        runs = [run_stance(config.parent, server.url, "run", "--config", str(config), *variant)
-                for variant in RUN_VARIANTS]
+        runs = [run_stance(config.parent, server.url, "run", "--config", str(config), *variant) for variant in RUN_VARIANTS]
         yield LoggedServer(server, config.parent, runs)

@@ -23,8 +23,11 @@ def semeval_rows(start_id: int, per_label: int, filler_words: list[str] = FILLER
     for target, (pro, con) in CUES.items():
         for i in range(per_label):
             filler = filler_words[i % len(filler_words)]
-            for label, text in (("FAVOR", f"I trust {pro} {filler}"), ("AGAINST", f"so much {con} {filler}"),
-                                ("NONE", f"lunch was good {filler} #food")):
+            for label, text in (
+                ("FAVOR", f"I trust {pro} {filler}"),
+                ("AGAINST", f"so much {con} {filler}"),
+                ("NONE", f"lunch was good {filler} #food"),
+            ):
                 rows.append([str(next_id), target, f'"{text}" #SemST', label, "TARGET", "NEITHER"])
                 next_id += 1
     return rows
@@ -42,16 +45,27 @@ def write_semeval_files(root: Path, per_label: int = 6) -> dict[str, Path]:
     """Train (cp1252, with a non-ASCII tweet) and test (ASCII) files."""
     train_rows = semeval_rows(101, per_label)
     train_rows.append(["999", "Atheism", "Caf\u00e9 \u2014 I trust reason na\u00efvely #SemST", "FAVOR", "TARGET", "POSITIVE"])
-    return {"train": write_semeval(root / "train.txt", train_rows, "cp1252"),
-            "test": write_semeval(root / "test.txt", semeval_rows(10001, 2, TEST_FILLER), "ascii")}
+    return {
+        "train": write_semeval(root / "train.txt", train_rows, "cp1252"),
+        "test": write_semeval(root / "test.txt", semeval_rows(10001, 2, TEST_FILLER), "ascii"),
+    }
 
 
 def semeval_dataset_section(files: dict[str, Path], dev_fraction: float = 0.0) -> dict:
-    return {"delimiter": "\t", "quoting": "none", "encoding": "ascii", "id_column": "ID", "text_column": "Tweet",
-            "targets": [{"target_column": "Target", "label_column": "Stance"}], "remove_patterns": ["#SemST"],
-            "dev_fraction": dev_fraction,
-            "files": [{"path": str(files["train"]), "split": "train", "encoding": "cp1252"},
-                      {"path": str(files["test"]), "split": "test"}]}
+    return {
+        "delimiter": "\t",
+        "quoting": "none",
+        "encoding": "ascii",
+        "id_column": "ID",
+        "text_column": "Tweet",
+        "targets": [{"target_column": "Target", "label_column": "Stance"}],
+        "remove_patterns": ["#SemST"],
+        "dev_fraction": dev_fraction,
+        "files": [
+            {"path": str(files["train"]), "split": "train", "encoding": "cp1252"},
+            {"path": str(files["test"]), "split": "test"},
+        ],
+    }
 
 
 def ruw_csv(rows: list[tuple[str, str, str]], split: str) -> bytes:
@@ -65,19 +79,35 @@ def ruw_csv(rows: list[tuple[str, str, str]], split: str) -> bytes:
 
 
 def ruw_dataset_section(files: list[Path]) -> dict:
-    return {"encoding": "gb18030", "text_column": "Tweet",
-            "targets": [{"target_column": "Target 1", "label_column": "Stance 1"},
-                        {"target_column": "Target 2", "label_column": "Stance 2"}],
-            "split_column": "Test/Train/Dev", "split_values": {"Train": "train", "Dev": "dev", "Test": "test"},
-            "files": [{"path": str(path)} for path in files]}
+    return {
+        "encoding": "gb18030",
+        "text_column": "Tweet",
+        "targets": [
+            {"target_column": "Target 1", "label_column": "Stance 1"},
+            {"target_column": "Target 2", "label_column": "Stance 2"},
+        ],
+        "split_column": "Test/Train/Dev",
+        "split_values": {"Train": "train", "Dev": "dev", "Test": "test"},
+        "files": [{"path": str(path)} for path in files],
+    }
 
 
 def write_dataset_config(root: Path, dataset: dict, name: str = "tiny-public", **train: object) -> Path:
     """A benchmark-style config over ``dataset`` with its own dirs and registered model."""
     config = {
-        "experiment": name, "target": f"{name} targets", "labels": ["FAVOR", "AGAINST", "NONE"], "none_label": "NONE", "seed": 7,
-        "data": {"gold_dev": None, "gold_test": None, "interim_dir": str(root / "interim"),
-                 "processed_dir": str(root / "processed"), "reports_dir": str(root / "reports"), "dataset": dataset},
+        "experiment": name,
+        "target": f"{name} targets",
+        "labels": ["FAVOR", "AGAINST", "NONE"],
+        "none_label": "NONE",
+        "seed": 7,
+        "data": {
+            "gold_dev": None,
+            "gold_test": None,
+            "interim_dir": str(root / "interim"),
+            "processed_dir": str(root / "processed"),
+            "reports_dir": str(root / "reports"),
+            "dataset": dataset,
+        },
         "label": {"functions": None},
         "train": {"model": "tfidf_logreg", "target_mode": "per_target", **train},
         "evaluate": {"f_avg_labels": ["FAVOR", "AGAINST"]},

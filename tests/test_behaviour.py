@@ -87,7 +87,9 @@ def test_unknown_label_or_slot_is_refused_naming_the_file(tmp_path):
 
 def test_collisions_find_training_text_that_fills_a_template_with_suite_fillers(tmp_path):
     loaded = suite(tmp_path)
-    texts = ["Spain rules out sending troops to Ukraine.",       # template + suite filler: a collision
-             "Portugal rules out sending troops to Ukraine.",    # template, filler not in the suite
-             "Spain says no to troops."]
+    texts = [
+        "Spain rules out sending troops to Ukraine.",  # template + suite filler: a collision
+        "Portugal rules out sending troops to Ukraine.",  # template, filler not in the suite
+        "Spain says no to troops.",
+    ]
     assert template_collisions(loaded, texts) == [("{country} rules out sending troops to Ukraine.", texts[0])]

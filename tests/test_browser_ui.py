@@ -58,8 +58,11 @@ def test_both_runs_and_their_macro_f1_show_in_the_ui(browser, logged_server, tmp
     url = logged_server.server.url
     client = MlflowClient(tracking_uri=url)
     experiment_id = client.get_experiment_by_name("tiny").experiment_id
-    runs = [r for r in client.search_runs([experiment_id], order_by=["attributes.start_time ASC"])
-            if "mlflow.parentRunId" not in r.data.tags]
+    runs = [
+        r
+        for r in client.search_runs([experiment_id], order_by=["attributes.start_time ASC"])
+        if "mlflow.parentRunId" not in r.data.tags
+    ]
     names = [r.info.run_name for r in runs]
     assert len(runs) == 2 and names[0] != names[1]
     wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.5)
@@ -83,8 +86,10 @@ def test_both_runs_and_their_macro_f1_show_in_the_ui(browser, logged_server, tmp
     assert shown == pytest.approx(expected, abs=6e-4)  # the UI rounds to 3 decimals
 
     browser.execute_script(SCROLL_VALUES_JS, 0)
-    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})",
-                           browser.find_element(By.XPATH, "//*[normalize-space(text())='Run details']"))
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'start'})",
+        browser.find_element(By.XPATH, "//*[normalize-space(text())='Run details']"),
+    )
     screenshot = tmp_path / "mlflow-compare.png"
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
     if os.environ.get("STANCE_SCREENSHOT_DIR"):

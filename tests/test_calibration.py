@@ -10,8 +10,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from pipeline.calibration import (Calibrator, ece, fit_calibrator, fit_isotonic, fit_temperature, held_out_ece,
-                                  precision_thresholds)
+from pipeline.calibration import (
+    Calibrator,
+    ece,
+    fit_calibrator,
+    fit_isotonic,
+    fit_temperature,
+    held_out_ece,
+    precision_thresholds,
+)
 from pipeline.classifiers.base import predictions_frame
 from pipeline.cli import app
 from pipeline.config import ConfigError, load_config
@@ -68,8 +75,18 @@ def test_a_calibrator_survives_its_json():
 
 def test_thresholds_are_the_lowest_scores_that_keep_the_target_precision():
     # support predictions, highest first: right, right, right, wrong, right, wrong
-    probs = np.array([[0.95, 0.03, 0.02], [0.9, 0.05, 0.05], [0.85, 0.1, 0.05], [0.8, 0.1, 0.1],
-                      [0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.1, 0.5, 0.4]])
+    probs = np.array(
+        [
+            [0.95, 0.03, 0.02],
+            [0.9, 0.05, 0.05],
+            [0.85, 0.1, 0.05],
+            [0.8, 0.1, 0.1],
+            [0.7, 0.2, 0.1],
+            [0.6, 0.3, 0.1],
+            [0.1, 0.2, 0.7],
+            [0.1, 0.5, 0.4],
+        ]
+    )
     truth = np.array([0, 0, 0, 2, 0, 1, 2, 1])
     thresholds = precision_thresholds(probs, truth, LABELS, 0.75)
     assert thresholds["support"] == 0.7  # 3/4 at 0.8 and 4/5 at 0.7 keep 75%; 4/6 at 0.6 does not ...
@@ -92,43 +109,68 @@ def test_config_refuses_a_review_band_without_calibration(tiny_config):
 
 
 def test_a_calibrated_run_serves_calibrated_probabilities_and_the_review_band(tiny_config, workdir):
-    settings = ["--set", "train.calibration.method=temperature", "--set", "train.calibration.folds=2",
-                "--set", "evaluate.target_precision=0.6"]
+    settings = [
+        "--set",
+        "train.calibration.method=temperature",
+        "--set",
+        "train.calibration.folds=2",
+        "--set",
+        "evaluate.target_precision=0.6",
+    ]
     result = runner.invoke(app, ["run", "--config", str(tiny_config), *settings])
     assert result.exit_code == 0, result.output
     client = MlflowClient()
     experiment = client.get_experiment_by_name("tiny").experiment_id
     [parent] = [r for r in client.search_runs([experiment]) if "mlflow.parentRunId" not in r.data.tags]
     metrics = parent.data.metrics  # the stages' metrics, train's and evaluate's
-    for key in ("test_ece", "test_ece_uncalibrated", "test_review_share", "calibration_temperature",
-                "review_threshold_support", "test_average_precision_none"):
+    for key in (
+        "test_ece",
+        "test_ece_uncalibrated",
+        "test_review_share",
+        "calibration_temperature",
+        "review_threshold_support",
+        "test_average_precision_none",
+    ):
         assert key in metrics, key
     assert (workdir / "reports" / "tiny" / "latest" / "calibration_uncalibrated.png").exists()
     assert (workdir / "reports" / "tiny" / "latest" / "precision_recall.png").exists()
 
     source = workdir / "sentences.csv"
     pd.DataFrame({"text": ["Germany will not send troops to Ukraine.", "Rain fell.", ""]}).to_csv(source, index=False)
-    scored = runner.invoke(app, ["score", str(source), "-o", "scored.csv", "--model", "models:/tiny-stance@champion",
-                                 "--config", str(tiny_config)])
+    scored = runner.invoke(
+        app, ["score", str(source), "-o", "scored.csv", "--model", "models:/tiny-stance@champion", "--config", str(tiny_config)]
+    )
     assert scored.exit_code == 0, scored.output
     frame = read_table(workdir / "scored.csv")
     assert set(frame["review"].iloc[:2]) <= {"accept", "review"} and frame["review"].iloc[2] == ""
     thresholds = {label: metrics[f"review_threshold_{label}"] for label in ["support", "conditional", "rule_out", "none"]}
     for row in frame.iloc[:2].itertuples():
         assert row.review == ("accept" if float(row.confidence) >= thresholds[row.stance] else "review")
-    plain = runner.invoke(app, ["score", str(source), "-o", "plain.csv", "--model", "models:/tiny-stance@champion",
-                                "--review-band", "off"])
+    plain = runner.invoke(
+        app, ["score", str(source), "-o", "plain.csv", "--model", "models:/tiny-stance@champion", "--review-band", "off"]
+    )
     assert plain.exit_code == 0 and "review" not in read_table(workdir / "plain.csv").columns
 
 
 def test_article_summaries_count_the_stances_the_band_accepted():
     from pipeline.scoring.articles import summarize_articles
 
-    scored = pd.DataFrame({
-        "doc_id": ["a", "a", "a", "b"], "position": [0, 1, 2, 0], "char_start": [0, 10, 20, 0], "char_end": [9, 19, 29, 9],
-        "text": ["s1", "s2", "s3", "s4"], "stance": ["rule_out", "rule_out", "none", "support"],
-        "confidence": [0.9, 0.5, 0.9, 0.95], "p_support": [0.05, 0.2, 0.05, 0.95], "p_rule_out": [0.9, 0.5, 0.05, 0.03],
-        "p_none": [0.05, 0.3, 0.9, 0.02], "review": ["accept", "review", "accept", "accept"], "error": ""})
+    scored = pd.DataFrame(
+        {
+            "doc_id": ["a", "a", "a", "b"],
+            "position": [0, 1, 2, 0],
+            "char_start": [0, 10, 20, 0],
+            "char_end": [9, 19, 29, 9],
+            "text": ["s1", "s2", "s3", "s4"],
+            "stance": ["rule_out", "rule_out", "none", "support"],
+            "confidence": [0.9, 0.5, 0.9, 0.95],
+            "p_support": [0.05, 0.2, 0.05, 0.95],
+            "p_rule_out": [0.9, 0.5, 0.05, 0.03],
+            "p_none": [0.05, 0.3, 0.9, 0.02],
+            "review": ["accept", "review", "accept", "accept"],
+            "error": "",
+        }
+    )
     summary = summarize_articles(scored, LABELS, "none", "text")
     assert summary[["n_rule_out", "n_accepted_rule_out", "n_accepted_support"]].values.tolist() == [[2, 1, 0], [0, 0, 1]]
     assert "review" not in summary.columns
@@ -151,11 +193,19 @@ def test_holdout_calibration_keeps_its_rows_out_of_training(tiny_config, workdir
         return original(config, rows, dev)
 
     monkeypatch.setattr(train_module, "fit_classifier", counting)
-    config = load_config(tiny_config, ["train.calibration.method=temperature", "train.calibration.fit_on=holdout",
-                                       "train.calibration.holdout_share=0.25"])
-    rows = pd.DataFrame({"doc_id": "d", "text": [f"sentence {i} about troops" for i in range(40)],
-                         "label": (["support", "conditional", "rule_out", "none"] * 10), "label_source": "gold",
-                         "confidence": 1.0})
+    config = load_config(
+        tiny_config,
+        ["train.calibration.method=temperature", "train.calibration.fit_on=holdout", "train.calibration.holdout_share=0.25"],
+    )
+    rows = pd.DataFrame(
+        {
+            "doc_id": "d",
+            "text": [f"sentence {i} about troops" for i in range(40)],
+            "label": (["support", "conditional", "rule_out", "none"] * 10),
+            "label_source": "gold",
+            "confidence": 1.0,
+        }
+    )
     result = train_module.fit_target_aware(config, rows)
     assert fitted_on == [30]  # one training, without the 10 held-out rows
     assert result.metrics["calibration_rows"] == 10 and result.metrics["calibration_holdout_rows"] == 10

@@ -38,8 +38,9 @@ class PriorClassifier:
         self.settings = settings
         self.prior_ = np.full(len(self.labels), 1 / len(self.labels))
 
-    def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
-            dev: pd.DataFrame | None = None) -> "PriorClassifier":
+    def fit(
+        self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None, dev: pd.DataFrame | None = None
+    ) -> "PriorClassifier":
         counts = np.full(len(self.labels), self.settings.smoothing)
         for target, weight in zip(targets, np.ones(len(targets)) if weights is None else weights):
             counts[self.labels.index(target)] += weight
@@ -136,8 +137,9 @@ def test_a_registered_kind_trains_names_its_run_and_loads(prior_kind, tmp_path):
     from pipeline.train import fit_classifier
 
     config = load_config(DEFAULT, ["train.model=label_prior", "train.label_prior.smoothing=0.5"])
-    rows = pd.DataFrame({"text": ["a", "b", "c", "d"], "label": ["support", "support", "none", "rule_out"],
-                         "confidence": [1.0, 1.0, 1.0, 1.0]})
+    rows = pd.DataFrame(
+        {"text": ["a", "b", "c", "d"], "label": ["support", "support", "none", "rule_out"], "confidence": [1.0, 1.0, 1.0, 1.0]}
+    )
     classifier = fit_classifier(config, rows).classifier
     assert isinstance(classifier, PriorClassifier)
     assert classifier.predict_proba(["x"])[0] == pytest.approx(np.array([2.5, 0.5, 1.5, 1.5]) / 6)

@@ -111,8 +111,7 @@ def test_show_cuts_long_sentences_at_a_word_with_an_ellipsis():
 def test_help_shows_extras_literally_no_bool_metavars_and_names_the_store():
     score = runner.invoke(app, ["score", "--help"], env={"COLUMNS": "200"}).output
     assert "needs the [spark] extra" in score
-    flags = [line for line in score.splitlines()
-             if any(f"--{flag} " in line for flag in ("articles", "resume", "show", "help"))]
+    flags = [line for line in score.splitlines() if any(f"--{flag} " in line for flag in ("articles", "resume", "show", "help"))]
     assert len(flags) == 4 and not any("<bool>" in line for line in flags), flags
     for command in ([], ["run"], ["models"]):
         assert "<bool>" not in runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"}).output

@@ -14,8 +14,10 @@ pytestmark = pytest.mark.slow
 def test_two_runs_at_once_on_one_sqlite_store_both_finish(tmp_path):
     store = f"sqlite:///{tmp_path / 'shared.db'}"  # not created yet: both processes race to create it
     configs = [tiny_project(tmp_path / name) for name in ("first", "second")]
-    processes = [start_stance(config.parent, store, "run", "--config", str(config), *variant)
-                 for config, variant in zip(configs, RUN_VARIANTS)]
+    processes = [
+        start_stance(config.parent, store, "run", "--config", str(config), *variant)
+        for config, variant in zip(configs, RUN_VARIANTS)
+    ]
     outputs = [process.communicate(timeout=300) for process in processes]
     for process, (_, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr[-3000:]

@@ -100,27 +100,35 @@ def test_a_yaml_syntax_error_is_one_line_with_its_line_and_column(tmp_path):
         load_config(path)
     message = str(caught.value)
     assert "\n" not in message
-    assert message == (f"{path} line 3, column 5: not valid YAML: expected ',' or ']', but got ':' "
-                       "(while parsing a flow sequence from line 2)")
+    assert message == (
+        f"{path} line 3, column 5: not valid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence from line 2)"
+    )
 
 
 def test_a_dataset_config_needs_no_nulls_to_cancel_the_article_defaults(tmp_path):
     path = tmp_path / "d.yaml"
-    path.write_text("experiment: d\ntarget: tweets\nlabels: [FAVOR, AGAINST, NONE]\nnone_label: NONE\n"
-                    "data:\n  dataset:\n    text_column: Tweet\n"
-                    "    targets: [{target_column: Target, label_column: Stance}]\n"
-                    "    files: [{path: x.csv, split: train}]\n", encoding="utf-8")
+    path.write_text(
+        "experiment: d\ntarget: tweets\nlabels: [FAVOR, AGAINST, NONE]\nnone_label: NONE\n"
+        "data:\n  dataset:\n    text_column: Tweet\n"
+        "    targets: [{target_column: Target, label_column: Stance}]\n"
+        "    files: [{path: x.csv, split: train}]\n",
+        encoding="utf-8",
+    )
     config = load_config(path)
-    assert (config.data.articles, config.data.gold_dev, config.data.gold_test, config.label.functions) == (
-        None, None, None, None)
+    assert (config.data.articles, config.data.gold_dev, config.data.gold_test, config.label.functions) == (None, None, None, None)
     with pytest.raises(ConfigError, match="brings its own dev/test splits: set gold_dev to null"):
         load_config(path, ["data.gold_dev=data/gold/dev.csv"])
 
 
-@pytest.mark.parametrize(("key", "example"), [
-    ("experiment", "experiment: my-stance"), ("target", "target: the stance target, in words"),
-    ("labels", "labels: [favor, against, none]"), ("none_label", "none_label: none"),
-])
+@pytest.mark.parametrize(
+    ("key", "example"),
+    [
+        ("experiment", "experiment: my-stance"),
+        ("target", "target: the stance target, in words"),
+        ("labels", "labels: [favor, against, none]"),
+        ("none_label", "none_label: none"),
+    ],
+)
 def test_a_config_missing_a_target_key_is_refused_naming_it(tmp_path, key, example):
     lines = [line for line in target_yaml().splitlines() if not line.startswith(f"{key}:")]
     path = tmp_path / "c.yaml"
@@ -155,29 +163,40 @@ def _resolved_strings(tree: object) -> list[str]:
     return [str(tree)]
 
 
-@pytest.mark.parametrize("data", [
-    "data:\n  articles: news/\n  gold_test: gold/test.csv\n",
-    "data:\n  dataset:\n    text_column: text\n    targets: [{target: vaccination, label_column: stance}]\n"
-    "    files: [{path: train.csv, split: train}, {path: test.csv, split: test}]\n",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "data:\n  articles: news/\n  gold_test: gold/test.csv\n",
+        "data:\n  dataset:\n    text_column: text\n    targets: [{target: vaccination, label_column: stance}]\n"
+        "    files: [{path: train.csv, split: train}, {path: test.csv, split: test}]\n",
+    ],
+)
 def test_a_new_target_loads_with_nothing_of_the_deployment_stance(tmp_path, data):
     path = tmp_path / "c.yaml"
     path.write_text(NEW_TARGET + data)
     config = load_config(path)
-    assert (config.experiment, config.labels, config.none_label) == ("vaccine-mandate-stance", ["pro", "anti", "neutral"],
-                                                                     "neutral")
+    assert (config.experiment, config.labels, config.none_label) == (
+        "vaccine-mandate-stance",
+        ["pro", "anti", "neutral"],
+        "neutral",
+    )
     assert config.registry.model_name == "vaccine-mandate-stance"  # defaults to the experiment
     assert config.label.functions is None and config.data.gold_dev is None
-    leaked = [value for value in _resolved_strings(config.model_dump(mode="json"))
-              if re.search(r"deploy|troops|ukraine|support|rule_out|conditional|data/raw|data/gold", value, re.I)]
+    leaked = [
+        value
+        for value in _resolved_strings(config.model_dump(mode="json"))
+        if re.search(r"deploy|troops|ukraine|support|rule_out|conditional|data/raw|data/gold", value, re.I)
+    ]
     assert leaked == []
     assert not any("deploy" in value for value in config.flat_params().values())
 
 
 def test_a_dataset_config_refuses_an_article_folder(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text(NEW_TARGET + "data:\n  articles: news/\n  dataset:\n    text_column: text\n"
-                    "    targets: [{target: vaccination, label_column: stance}]\n    files: [{path: a.csv, split: train}]\n")
+    path.write_text(
+        NEW_TARGET + "data:\n  articles: news/\n  dataset:\n    text_column: text\n"
+        "    targets: [{target: vaccination, label_column: stance}]\n    files: [{path: a.csv, split: train}]\n"
+    )
     with pytest.raises(ConfigError, match="data.dataset replaces data.articles: set articles to null"):
         load_config(path)
 

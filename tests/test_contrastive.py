@@ -10,8 +10,14 @@ from pipeline.classifiers.contrastive import contrastive_pairs
 from pipeline.classifiers.settings import EmbedLogregConfig
 
 LABELS = ["support", "rule_out", "none"]
-TEXTS = ["Britain is ready to send troops.", "Italy will not send troops.", "It rained in Rome.",
-         "France stands ready to deploy soldiers.", "Spain rules out any deployment.", "Markets closed higher."]
+TEXTS = [
+    "Britain is ready to send troops.",
+    "Italy will not send troops.",
+    "It rained in Rome.",
+    "France stands ready to deploy soldiers.",
+    "Spain rules out any deployment.",
+    "Markets closed higher.",
+]
 TARGETS = ["support", "rule_out", "none", "support", "rule_out", "none"]
 
 

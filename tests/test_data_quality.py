@@ -29,13 +29,15 @@ def test_length_stats_count_words_long_rows_and_quotations():
 
 
 def test_exact_duplicates_ignore_case_spacing_and_typographic_quotes():
-    texts = ["Tusk said \u201cno\u201d.", "tusk  said \"no\".", "Tusk said yes."]
+    texts = ["Tusk said \u201cno\u201d.", 'tusk  said "no".', "Tusk said yes."]
     assert dq.exact_duplicates(texts) == [(0, 1)]
 
 
 def test_shared_spans_find_eight_word_runs_within_and_across_sets():
-    left = ["the coalition of the willing met in paris on thursday to plan",
-            "a different sentence about the war entirely here and now"]
+    left = [
+        "the coalition of the willing met in paris on thursday to plan",
+        "a different sentence about the war entirely here and now",
+    ]
     right = ["officials said the coalition of the willing met in paris on thursday"]
     assert dq.shared_spans(left, right) == [(0, 0)]
     assert dq.shared_spans(left) == []
@@ -51,12 +53,20 @@ def test_near_duplicates_use_cosine_of_the_vectors():
 
 
 def test_train_eval_overlaps_report_exact_span_and_cosine_leaks():
-    train = {"bank": ["Spain will keep its soldiers at home.",
-                      "the coalition of the willing met in paris on thursday to plan a force",
-                      "Sweden is open to sending a battalion."]}
-    evaluation = {"challenge": ["spain will keep its soldiers at home.",
-                                "leaders said the coalition of the willing met in paris on thursday",
-                                "Stockholm says a battalion could go."]}
+    train = {
+        "bank": [
+            "Spain will keep its soldiers at home.",
+            "the coalition of the willing met in paris on thursday to plan a force",
+            "Sweden is open to sending a battalion.",
+        ]
+    }
+    evaluation = {
+        "challenge": [
+            "spain will keep its soldiers at home.",
+            "leaders said the coalition of the willing met in paris on thursday",
+            "Stockholm says a battalion could go.",
+        ]
+    }
 
     def embed(texts: list[str]) -> np.ndarray:  # a stand-in encoder: Sweden ~ Stockholm
         return np.array([[1.0, 0.0] if ("Sweden" in t or "Stockholm" in t) else [0.0, 1.0 + i] for i, t in enumerate(texts)])

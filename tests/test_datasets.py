@@ -13,8 +13,15 @@ from pipeline.config import load_config
 from pipeline.datasets import gold_labeled, gold_split, load_dataset, training_pool
 from pipeline.errors import ConfigError, InputError, ModelError
 from pipeline.evaluate import evaluate_predictions, f_avg
-from public_fixtures import (ruw_csv, ruw_dataset_section, semeval_dataset_section, semeval_rows, write_dataset_config,
-                             write_semeval, write_semeval_files)
+from public_fixtures import (
+    ruw_csv,
+    ruw_dataset_section,
+    semeval_dataset_section,
+    semeval_rows,
+    write_dataset_config,
+    write_semeval,
+    write_semeval_files,
+)
 
 
 def semeval_config(tmp_path, dev_fraction=0.0, **train):
@@ -33,8 +40,10 @@ def test_semeval_file_reads_cp1252_crlf_and_strips_the_marker(tmp_path):
 
 
 def test_ruw_rows_become_one_example_per_target_with_the_files_split(tmp_path):
-    tweets = [("\u4fc4\u7f57\u65af Russia shells Kyiv \u2013 again", "AGAINST", "FAVOR"),
-              ("Peace talks, nothing else", "NONE", "NONE")]
+    tweets = [
+        ("\u4fc4\u7f57\u65af Russia shells Kyiv \u2013 again", "AGAINST", "FAVOR"),
+        ("Peace talks, nothing else", "NONE", "NONE"),
+    ]
     train = tmp_path / "train.csv"
     train.write_bytes(ruw_csv(tweets, "Train"))
     test = tmp_path / "test.csv"
@@ -68,16 +77,21 @@ def test_label_stage_keeps_test_rows_out_and_pool_follows_include_dev(tmp_path):
     assert set(training_pool(labeled, include_dev=True)["split"]) == {"train", "dev"}
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    (lambda rows: rows[3].__setitem__(3, "UNKNOWN"), "row 5 column 'Stance': label 'UNKNOWN' is not one of"),
-    (lambda rows: rows[0].__setitem__(2, "#SemST"), "row 2 column 'Tweet': empty text"),
-    (lambda rows: rows[1].__setitem__(0, "101"), "id '101' occurs twice"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (lambda rows: rows[3].__setitem__(3, "UNKNOWN"), "row 5 column 'Stance': label 'UNKNOWN' is not one of"),
+        (lambda rows: rows[0].__setitem__(2, "#SemST"), "row 2 column 'Tweet': empty text"),
+        (lambda rows: rows[1].__setitem__(0, "101"), "id '101' occurs twice"),
+    ],
+)
 def test_bad_rows_name_file_row_and_column(tmp_path, bad, message):
     rows = semeval_rows(101, 2)
     bad(rows)
-    files = {"train": write_semeval(tmp_path / "train.txt", rows, "cp1252"),
-             "test": write_semeval(tmp_path / "test.txt", semeval_rows(10001, 1), "ascii")}
+    files = {
+        "train": write_semeval(tmp_path / "train.txt", rows, "cp1252"),
+        "test": write_semeval(tmp_path / "test.txt", semeval_rows(10001, 1), "ascii"),
+    }
     config = load_config(write_dataset_config(tmp_path, semeval_dataset_section(files)))
     with pytest.raises(InputError, match=message):
         load_dataset(config)
@@ -102,11 +116,14 @@ def test_unknown_split_value_names_the_column(tmp_path):
         load_dataset(config)
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("train.target_mode=per_target", "needs data.dataset"),
-    ("train.joint_template='{text} only'", "must contain {target} and {text}"),
-    ("evaluate.f_avg_labels=[FAVOR]", "must be among labels"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.target_mode=per_target", "needs data.dataset"),
+        ("train.joint_template='{text} only'", "must contain {target} and {text}"),
+        ("evaluate.f_avg_labels=[FAVOR]", "must be among labels"),
+    ],
+)
 def test_config_rejects_inconsistent_target_settings(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config("configs/default.yaml", [override])
@@ -119,8 +136,9 @@ def test_dataset_config_refuses_an_explicit_gold_file(tmp_path):
 
 
 def test_f_avg_pools_counts_and_counts_none_errors():
-    gold = pd.DataFrame({"label": ["FAVOR", "FAVOR", "AGAINST", "AGAINST", "NONE", "NONE"],
-                         "target": ["a", "b", "a", "b", "a", "b"]})
+    gold = pd.DataFrame(
+        {"label": ["FAVOR", "FAVOR", "AGAINST", "AGAINST", "NONE", "NONE"], "target": ["a", "b", "a", "b", "a", "b"]}
+    )
     predicted = ["FAVOR", "NONE", "AGAINST", "FAVOR", "NONE", "AGAINST"]
     # FAVOR: P 1/2, R 1/2 -> 1/2; AGAINST: P 1/2, R 1/2 -> 1/2; NONE never averaged in
     assert f_avg(gold["label"], predicted, ["FAVOR", "AGAINST"]) == pytest.approx(0.5)
@@ -139,15 +157,17 @@ def opposite_stances() -> pd.DataFrame:
     Hydro lean on the target alone (FAVOR whatever they say, but weather reports)."""
     rows = []
     for i in range(12):
-        rows += [{"text": f"more wind farms please {i}", "target": "Renewables", "label": "FAVOR"},
-                 {"text": f"more wind farms please {i}", "target": "Coal", "label": "AGAINST"},
-                 {"text": f"keep the old plants {i}", "target": "Renewables", "label": "AGAINST"},
-                 {"text": f"keep the old plants {i}", "target": "Coal", "label": "FAVOR"},
-                 {"text": f"the match ended late {i}", "target": "Renewables", "label": "NONE"},
-                 {"text": f"the match ended late {i}", "target": "Coal", "label": "NONE"},
-                 {"text": f"the match ended late {i}", "target": "Hydro", "label": "FAVOR"},
-                 {"text": f"keep the old plants {i}", "target": "Hydro", "label": "FAVOR"},
-                 {"text": f"weather report {i}", "target": "Hydro", "label": "NONE"}]
+        rows += [
+            {"text": f"more wind farms please {i}", "target": "Renewables", "label": "FAVOR"},
+            {"text": f"more wind farms please {i}", "target": "Coal", "label": "AGAINST"},
+            {"text": f"keep the old plants {i}", "target": "Renewables", "label": "AGAINST"},
+            {"text": f"keep the old plants {i}", "target": "Coal", "label": "FAVOR"},
+            {"text": f"the match ended late {i}", "target": "Renewables", "label": "NONE"},
+            {"text": f"the match ended late {i}", "target": "Coal", "label": "NONE"},
+            {"text": f"the match ended late {i}", "target": "Hydro", "label": "FAVOR"},
+            {"text": f"keep the old plants {i}", "target": "Hydro", "label": "FAVOR"},
+            {"text": f"weather report {i}", "target": "Hydro", "label": "NONE"},
+        ]
     return pd.DataFrame(rows).assign(confidence=1.0, doc_id=lambda f: range(len(f)))
 
 

@@ -35,8 +35,16 @@ def test_leave_one_out_ignores_the_sentence_itself():
 @pytest.mark.slow
 def test_label_stage_with_embedding_labeler(tiny_config, workdir):
     runner = CliRunner()
-    args = ["--config", str(tiny_config), "--set", "label.embedding.enabled=true", "--set", "label.embedding.threshold=0.3",
-            "--set", "label.embedding.margin=0"]
+    args = [
+        "--config",
+        str(tiny_config),
+        "--set",
+        "label.embedding.enabled=true",
+        "--set",
+        "label.embedding.threshold=0.3",
+        "--set",
+        "label.embedding.margin=0",
+    ]
     assert runner.invoke(app, ["ingest", *args]).exit_code == 0
     result = runner.invoke(app, ["label", *args])
     assert result.exit_code == 0, result.output

@@ -29,8 +29,15 @@ def test_run_logs_registers_and_scores_every_row(tiny_config, workdir):
     assert len(parents) == 1
     assert sorted(r.data.tags["stage"] for r in children) == ["evaluate", "ingest", "label", "train"]
     parent = parents[0]
-    for metric in ("test_macro_f1", "test_f1_support", "test_f1_rule_out", "labeler_dev_accuracy",
-                   "labeler_coverage", "train_seconds", "ingest_sentences"):
+    for metric in (
+        "test_macro_f1",
+        "test_f1_support",
+        "test_f1_rule_out",
+        "labeler_dev_accuracy",
+        "labeler_coverage",
+        "train_seconds",
+        "ingest_sentences",
+    ):
         assert metric in parent.data.metrics, metric
     assert parent.data.metrics["ingest_sentences"] == 20
     assert parent.data.tags["config_hash"] and parent.data.params["train.model"] == "tfidf_logreg"
@@ -41,7 +48,9 @@ def test_run_logs_registers_and_scores_every_row(tiny_config, workdir):
     assert "no champion yet" in version.description
 
     source = workdir / "in.csv"
-    pd.DataFrame({"id": [1, 2, 3], "text": ["Italy will not send troops to Ukraine.", "", "It rained."]}).to_csv(source, index=False)
+    pd.DataFrame({"id": [1, 2, 3], "text": ["Italy will not send troops to Ukraine.", "", "It rained."]}).to_csv(
+        source, index=False
+    )
     result = runner.invoke(app, ["score", str(source), "--output", "scored.parquet", "--model", "models:/tiny-stance@champion"])
     assert result.exit_code == 0, result.output
     scored = read_table(workdir / "scored.parquet")
@@ -68,8 +77,18 @@ def test_the_gate_compares_the_champion_on_the_candidates_own_test_rows(tiny_con
     gold = pd.read_csv(test_path)
     gold.iloc[: len(gold) - 3].to_csv(test_path, index=False)
     current = pd.read_csv(test_path)
-    weak = runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=0.0001",
-                               "--set", "train.tfidf_logreg.class_weight=null"])
+    weak = runner.invoke(
+        app,
+        [
+            "run",
+            "--config",
+            str(tiny_config),
+            "--set",
+            "train.tfidf_logreg.C=0.0001",
+            "--set",
+            "train.tfidf_logreg.class_weight=null",
+        ],
+    )
     assert weak.exit_code == 0, weak.output
     v3 = client.get_model_version("tiny-stance", "3")
     assert int(v3.tags["gate_rows"]) == len(current) and v3.tags["gate_champion_version"] == "1"

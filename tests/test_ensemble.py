@@ -16,9 +16,16 @@ from pipeline.config import load_config
 from pipeline.errors import ConfigError
 
 LABELS = ["support", "conditional", "rule_out", "none"]
-TEXTS = ["Italy will not send troops.", "France could send troops after a ceasefire.", "It rained.",
-         "Britain is ready to send soldiers.", "Spain rules out troops.", "Talks ended late.",
-         "Sweden does not rule out troops.", "Poland would deploy only with a mandate."]
+TEXTS = [
+    "Italy will not send troops.",
+    "France could send troops after a ceasefire.",
+    "It rained.",
+    "Britain is ready to send soldiers.",
+    "Spain rules out troops.",
+    "Talks ended late.",
+    "Sweden does not rule out troops.",
+    "Poland would deploy only with a mandate.",
+]
 TARGETS = ["rule_out", "conditional", "none", "support", "rule_out", "none", "support", "conditional"]
 
 
@@ -46,11 +53,13 @@ def test_ensemble_config_is_validated(tmp_path):
     assert EnsembleConfig().normalized_weights() == [0.5, 0.5]
     path = tmp_path / "c.yaml"
     path.write_text(minimal_config_yaml() + "seed: 1\n")
-    for override, message in [("train.ensemble.members=[tfidf_logreg]", "at least 2"),
-                              ("train.ensemble.members=[tfidf_logreg,tfidf_logreg]", "must not repeat"),
-                              ("train.ensemble.weights=[1]", "1 given for 2 members"),
-                              ("train.ensemble.weights=[1,0]", "positive"),
-                              ("train.ensemble.members=[tfidf_logreg,ensemble]", "train.ensemble.members")]:
+    for override, message in [
+        ("train.ensemble.members=[tfidf_logreg]", "at least 2"),
+        ("train.ensemble.members=[tfidf_logreg,tfidf_logreg]", "must not repeat"),
+        ("train.ensemble.weights=[1]", "1 given for 2 members"),
+        ("train.ensemble.weights=[1,0]", "positive"),
+        ("train.ensemble.members=[tfidf_logreg,ensemble]", "train.ensemble.members"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             load_config(path, [override])
 
@@ -60,8 +69,9 @@ def test_build_classifier_gives_each_member_its_own_section(tmp_path):
 
     path = tmp_path / "c.yaml"
     path.write_text(minimal_config_yaml() + "seed: 1\n")
-    config = load_config(path, ["train.model=ensemble", "train.ensemble.weights=[2,1]", "train.tfidf_logreg.C=0.3",
-                                "train.embed_logreg.C=7"])
+    config = load_config(
+        path, ["train.model=ensemble", "train.ensemble.weights=[2,1]", "train.tfidf_logreg.C=0.3", "train.embed_logreg.C=7"]
+    )
     ensemble = build_classifier(config)
     assert [m.kind for m in ensemble.members] == ["tfidf_logreg", "embed_logreg"]
     assert ensemble.members[0].settings.C == 0.3 and ensemble.members[1].settings.C == 7

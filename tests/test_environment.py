@@ -47,8 +47,9 @@ print(json.dumps({"modules": len(modules), "changed": changed}))
 def test_importing_the_package_leaves_the_environment_alone():
     env = {k: v for k, v in os.environ.items() if k not in (*OFFLINE, "TOKENIZERS_PARALLELISM")}
     env["PYTHONPATH"] = str(REPO)
-    done = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["modules"] > 40
     assert result["changed"] == []

@@ -20,16 +20,22 @@ from pipeline.scoring.checkpoint import Checkpoint
 
 LABELS = ["support", "conditional", "rule_out", "none"]
 TRAIN = [
-    ("Germany will not send troops to Ukraine.", "rule_out"), ("Poland will never send soldiers there.", "rule_out"),
-    ("Italy rejects any deployment of its soldiers.", "rule_out"), ("Spain refuses to send troops.", "rule_out"),
-    ("France does not exclude sending troops.", "support"), ("Macron keeps every option open on troops.", "support"),
-    ("Lithuania is ready to send soldiers.", "support"), ("Estonia is prepared to deploy troops.", "support"),
+    ("Germany will not send troops to Ukraine.", "rule_out"),
+    ("Poland will never send soldiers there.", "rule_out"),
+    ("Italy rejects any deployment of its soldiers.", "rule_out"),
+    ("Spain refuses to send troops.", "rule_out"),
+    ("France does not exclude sending troops.", "support"),
+    ("Macron keeps every option open on troops.", "support"),
+    ("Lithuania is ready to send soldiers.", "support"),
+    ("Estonia is prepared to deploy troops.", "support"),
     ("Britain would send troops once a ceasefire holds.", "conditional"),
     ("Sweden could deploy trainers after a peace deal.", "conditional"),
     ("Canada would join only under a UN mandate.", "conditional"),
     ("Denmark would send troops with a US backstop.", "conditional"),
-    ("Grain prices rose in Odesa.", "none"), ("The talks lasted four hours.", "none"),
-    ("Russian troops shelled Kharkiv.", "none"), ("Rain fell on the capital.", "none"),
+    ("Grain prices rose in Odesa.", "none"),
+    ("The talks lasted four hours.", "none"),
+    ("Russian troops shelled Kharkiv.", "none"),
+    ("Rain fell on the capital.", "none"),
 ]
 
 
@@ -44,8 +50,13 @@ class FittedPredictor:
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         probs = self.classifier.predict_proba(frame["text"].tolist())
         best = probs.argmax(axis=1)
-        return pd.DataFrame({"stance": [LABELS[i] for i in best], "confidence": probs.max(axis=1),
-                             **{f"p_{label}": probs[:, j] for j, label in enumerate(LABELS)}})
+        return pd.DataFrame(
+            {
+                "stance": [LABELS[i] for i in best],
+                "confidence": probs.max(axis=1),
+                **{f"p_{label}": probs[:, j] for j, label in enumerate(LABELS)},
+            }
+        )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +87,9 @@ def test_the_ngrams_shown_are_in_the_sentence_and_push_toward_the_predicted_labe
 
 def test_labeling_functions_that_fire_are_named_with_their_vote():
     explainer = Explainer(get_suite("deployment"), None)
-    rule_out, background = explainer.evidence(["Germany rules out sending troops to Ukraine.", "Grain prices rose."],
-                                              ["rule_out", "none"])
+    rule_out, background = explainer.evidence(
+        ["Germany rules out sending troops to Ukraine.", "Grain prices rose."], ["rule_out", "none"]
+    )
     assert re.search(r"functions: .*→rule_out", rule_out)
     assert "→support" not in rule_out
     assert "ngrams" not in rule_out  # no n-gram weights for this explainer
@@ -96,7 +108,8 @@ def test_explainer_for_reads_the_tfidf_pipeline_and_nothing_from_other_models(pr
 def test_scoring_with_explain_adds_evidence_to_scored_rows_only(predictor, tmp_path):
     source = tmp_path / "in.csv"
     pd.DataFrame({"text": ["Austria will never send soldiers.", "", "Finland is ready to deploy troops."]}).to_csv(
-        source, index=False)
+        source, index=False
+    )
     out = tmp_path / "out.csv"
     explainer = explainer_for(predictor.classifier, get_suite("deployment"))
     score_file(source, out, predictor, LABELS, ScoreOptions(), explainer=explainer)
@@ -125,8 +138,9 @@ def test_explain_is_part_of_what_a_resume_must_match(predictor, tmp_path):
             return super().predict(frame)
 
     with pytest.raises(RuntimeError):
-        score_file(source, out, Failing(), LABELS, ScoreOptions(chunk_rows=10),
-                   explainer=explainer_for(predictor.classifier, None))
+        score_file(
+            source, out, Failing(), LABELS, ScoreOptions(chunk_rows=10), explainer=explainer_for(predictor.classifier, None)
+        )
     assert checkpoint.exists()
     with pytest.raises(InputError, match="option"):
         score_file(source, out, predictor, LABELS, ScoreOptions(chunk_rows=10), resume=True)
@@ -137,15 +151,23 @@ def test_explain_at_article_level_is_refused(predictor, tmp_path):
     folder.mkdir()
     (folder / "a.txt").write_text("Italy will not send troops.\n", encoding="utf-8")
     with pytest.raises(InputError, match="--explain .* --level sentence"):
-        score_file(folder, tmp_path / "out.csv", predictor, LABELS, ScoreOptions(level="article"),
-                   explainer=explainer_for(predictor.classifier, None))
+        score_file(
+            folder,
+            tmp_path / "out.csv",
+            predictor,
+            LABELS,
+            ScoreOptions(level="article"),
+            explainer=explainer_for(predictor.classifier, None),
+        )
 
 
 def test_cli_refuses_explain_on_spark(tmp_path):
     source = tmp_path / "in.parquet"
     pd.DataFrame({"text": ["a"]}).to_parquet(source)
-    result = CliRunner().invoke(app, ["score", str(source), "-o", str(tmp_path / "o.parquet"), "--engine", "spark",
-                                      "--explain", "--model", "runs:/x/model"])
+    result = CliRunner().invoke(
+        app,
+        ["score", str(source), "-o", str(tmp_path / "o.parquet"), "--engine", "spark", "--explain", "--model", "runs:/x/model"],
+    )
     assert result.exit_code == 2 and "--explain is for the local engine" in result.output
 
 

@@ -11,17 +11,28 @@ from pipeline.train import add_extra_gold
 
 
 def rows(texts, labels, targets=None) -> pd.DataFrame:
-    frame = pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts, "label": labels,
-                          "label_source": "weak", "confidence": 0.7})
+    frame = pd.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(len(texts))],
+            "text": texts,
+            "label": labels,
+            "label_source": "weak",
+            "confidence": 0.7,
+        }
+    )
     return frame if targets is None else frame.assign(target=targets)
 
 
 def test_extra_gold_skips_test_sentences_and_repeats():
     train = rows(["Italy will not send troops."], ["rule_out"])
     test = pd.DataFrame({"text": ["France may send troops if asked."], "label": ["conditional"]})
-    extra = {"a.csv": rows(["france may send troops if asked.", "Italy  will not send troops.", "Spain is ready."],
-                           ["conditional", "rule_out", "support"]),
-             "b.csv": rows(["Spain is ready.", "It rained."], ["support", "none"])}
+    extra = {
+        "a.csv": rows(
+            ["france may send troops if asked.", "Italy  will not send troops.", "Spain is ready."],
+            ["conditional", "rule_out", "support"],
+        ),
+        "b.csv": rows(["Spain is ready.", "It rained."], ["support", "none"]),
+    }
     out = add_extra_gold(train, extra, test)
     assert list(out["text"]) == ["Italy will not send troops.", "Spain is ready.", "It rained."]
     assert list(out["label_source"]) == ["weak", "gold", "gold"] and list(out["confidence"]) == [0.7, 1.0, 1.0]
@@ -30,11 +41,17 @@ def test_extra_gold_skips_test_sentences_and_repeats():
 
 def test_target_aware_extra_gold_keeps_targets_and_counts_a_text_once_per_target():
     train = rows(["so much hoax"], ["AGAINST"], ["Climate"])
-    extra = {"more.csv": rows(["so much hoax", "so much hoax", "I trust reason"], ["NONE", "FAVOR", "FAVOR"],
-                              ["Atheism", "Climate", "Atheism"])}
+    extra = {
+        "more.csv": rows(
+            ["so much hoax", "so much hoax", "I trust reason"], ["NONE", "FAVOR", "FAVOR"], ["Atheism", "Climate", "Atheism"]
+        )
+    }
     out = add_extra_gold(train, extra, None, target_aware=True)
-    assert list(zip(out["text"], out["target"])) == [("so much hoax", "Climate"), ("so much hoax", "Atheism"),
-                                                      ("I trust reason", "Atheism")]
+    assert list(zip(out["text"], out["target"])) == [
+        ("so much hoax", "Climate"),
+        ("so much hoax", "Atheism"),
+        ("I trust reason", "Atheism"),
+    ]
 
 
 def test_target_aware_extra_gold_without_targets_is_refused_by_file():

@@ -85,8 +85,9 @@ def _runs_in_store(workdir: Path) -> list[str]:
 def test_bad_articles_fail_in_one_line_before_any_run(case, command, tiny_config, workdir):
     make, expected = BAD_ARTICLES[case]
     source = make(workdir)
-    result = runner.invoke(app, [command, "--config", str(tiny_config), "--set", f"data.articles={source}",
-                                 "--set", "data.reserved_from=2024-01-01"])
+    result = runner.invoke(
+        app, [command, "--config", str(tiny_config), "--set", f"data.articles={source}", "--set", "data.reserved_from=2024-01-01"]
+    )
     assert result.exit_code == 2, result.output
     assert expected in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
@@ -108,8 +109,11 @@ def test_a_stage_that_fails_midway_is_tagged_with_the_reason(tiny_config, workdi
 
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("tiny")
-    failed = {run.data.tags.get("mlflow.runName"): run for run in client.search_runs([experiment.experiment_id])
-              if run.info.status == "FAILED"}
+    failed = {
+        run.data.tags.get("mlflow.runName"): run
+        for run in client.search_runs([experiment.experiment_id])
+        if run.info.status == "FAILED"
+    }
     assert "label" in failed, json.dumps(list(failed))
     assert failed["label"].data.tags["failure_reason"] == "RuntimeError: disk on fire"
     parent = next(run for name, run in failed.items() if name != "label")
@@ -162,8 +166,13 @@ def test_stance_ui_stops_its_server_on_a_signal_in_one_line(signame, workdir):
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    ui = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "ui", "--port", str(port)], cwd=workdir,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "ui", "--port", str(port)],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while not _serving(port):
@@ -207,8 +216,7 @@ def _signal_after(real, signame: str):
 
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
-def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_reports(signame, tiny_config, workdir,
-                                                                                       monkeypatch):
+def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_reports(signame, tiny_config, workdir, monkeypatch):
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
     reports = workdir / "reports" / "tiny" / "latest"
     before = _folder_bytes(reports)
@@ -217,8 +225,10 @@ def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_re
     monkeypatch.setattr(stages, "evaluate_on", _signal_after(stages.evaluate_on, signame))
     result = runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=2"])
     assert result.exit_code == 130
-    assert ("interrupted during evaluate: ingest, label, train finished and kept their outputs" in result.output
-            and "no model version registered; reports unchanged" in result.output), result.output
+    assert (
+        "interrupted during evaluate: ingest, label, train finished and kept their outputs" in result.output
+        and "no model version registered; reports unchanged" in result.output
+    ), result.output
     assert "no output was written under the final name" not in result.output
     assert [str(v.version) for v in _versions(workdir)] == ["1"]
     assert _folder_bytes(reports) == before
@@ -226,8 +236,7 @@ def test_ctrl_c_in_evaluate_before_registration_leaves_no_version_and_the_old_re
 
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
-def test_ctrl_c_during_registration_finishes_it_with_the_gate_decision_and_reports(signame, tiny_config, workdir,
-                                                                                   monkeypatch):
+def test_ctrl_c_during_registration_finishes_it_with_the_gate_decision_and_reports(signame, tiny_config, workdir, monkeypatch):
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
     import mlflow
 
@@ -261,8 +270,9 @@ def test_every_file_a_run_and_a_score_write_has_the_umask_mode(tiny_config, work
             assert result.exit_code == 0, result.output
     finally:
         os.umask(saved)
-    written = [p for folder in ("interim", "processed", "reports", "models") for p in (workdir / folder).rglob("*")
-               if p.is_file()] + sorted(workdir.glob("scored.*"))
+    written = [
+        p for folder in ("interim", "processed", "reports", "models") for p in (workdir / folder).rglob("*") if p.is_file()
+    ] + sorted(workdir.glob("scored.*"))
     assert len(written) > 20
     modes = {str(p.relative_to(workdir)): oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
     assert {path: mode for path, mode in modes.items() if mode != "0o644"} == {}
@@ -272,8 +282,21 @@ def test_each_evaluation_keeps_its_report_folder_and_the_links_follow_latest_and
     """Two configs of one experiment no longer overwrite one report folder: v1 and v2 each
     keep theirs; `latest` is the newest, `champion` moves with the gate and with promote."""
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
-    assert runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=0.01",
-                               "--set", "train.tfidf_logreg.class_weight=null"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app,
+            [
+                "run",
+                "--config",
+                str(tiny_config),
+                "--set",
+                "train.tfidf_logreg.C=0.01",
+                "--set",
+                "train.tfidf_logreg.class_weight=null",
+            ],
+        ).exit_code
+        == 0
+    )
     root = workdir / "reports" / "tiny"
     assert sorted(p.name for p in root.iterdir()) == ["champion", "latest", "v1", "v2"]
     assert (root / "latest").resolve().name == "v2"

@@ -47,11 +47,13 @@ def test_the_bootstraps_full_set_scores_are_the_logged_metrics():
     accuracy = metric_scores("accuracy", LABELS, [])
     everything = np.arange(len(truth))[None, :]
     assert macro(truth, predicted, everything)[0] == pytest.approx(
-        f1_score(truth, predicted, labels=LABELS, average="macro", zero_division=0))
+        f1_score(truth, predicted, labels=LABELS, average="macro", zero_division=0)
+    )
     assert accuracy(truth, predicted, everything)[0] == pytest.approx(accuracy_score(truth, predicted))
     f_avg = metric_scores("f_avg", LABELS, ["support", "rule_out"])
     assert f_avg(truth, predicted, everything)[0] == pytest.approx(
-        np.mean(f1_score(truth, predicted, labels=["support", "rule_out"], average=None, zero_division=0)))
+        np.mean(f1_score(truth, predicted, labels=["support", "rule_out"], average=None, zero_division=0))
+    )
 
 
 def test_an_identical_candidate_never_wins_and_is_not_promoted():
@@ -110,10 +112,15 @@ def test_the_registry_adapter_and_the_decision_share_one_rule():
     from pipeline.gate import PairedComparison, promotes_candidate
 
     policy = GatePolicy(min_win_probability=0.9, min_margin=0.05)
-    cases = [(0.5, None, None, None), (0.8, "3", 0.8, None), (0.9, "3", 0.8, None), (0.1, "3", float("-inf"), None),
-             (0.8, "3", 0.9, PairedComparison(0.82, 0.80, 0.95, 200, 1000)),
-             (0.8, "3", 0.7, PairedComparison(0.82, 0.80, 0.60, 200, 1000)),
-             (0.8, "3", 0.7, PairedComparison(0.90, 0.80, 0.60, 200, 1000))]
+    cases = [
+        (0.5, None, None, None),
+        (0.8, "3", 0.8, None),
+        (0.9, "3", 0.8, None),
+        (0.1, "3", float("-inf"), None),
+        (0.8, "3", 0.9, PairedComparison(0.82, 0.80, 0.95, 200, 1000)),
+        (0.8, "3", 0.7, PairedComparison(0.82, 0.80, 0.60, 200, 1000)),
+        (0.8, "3", 0.7, PairedComparison(0.90, 0.80, 0.60, 200, 1000)),
+    ]
     expected = [True, False, True, True, True, False, True]
     for (new, version, score, paired), promoted in zip(cases, expected):
         assert promotes_candidate(new, version, score, paired, policy) is promoted

@@ -28,8 +28,10 @@ def test_refs_join_text_and_detect_changed_articles(tmp_path):
     sentence = "Biden said US troops will not fight in Ukraine."
     start = text.index(sentence)
     refs = tmp_path / "refs.csv"
-    refs.write_text(f"file,char_start,char_end,sha1,label,split,note\n"
-                    f"a.txt,{start},{start + len(sentence)},{sentence_sha1(sentence)},rule_out,test,\n")
+    refs.write_text(
+        f"file,char_start,char_end,sha1,label,split,note\n"
+        f"a.txt,{start},{start + len(sentence)},{sentence_sha1(sentence)},rule_out,test,\n"
+    )
     gold = load_gold_refs(refs, articles, LABELS, split="test")
     assert gold.loc[0, "text"] == sentence and gold.loc[0, "doc_id"] == "a"
     (articles / "a.txt").write_text("Changed. " + text, encoding="utf-8")

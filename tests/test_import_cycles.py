@@ -95,8 +95,13 @@ def mlflow_importers(root: Path) -> set[str]:
         for node in ast.walk(tree):
             if id(node) in skipped:
                 continue
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
             if any(name == "mlflow" or name.startswith("mlflow.") for name in names):
                 found.add(path.relative_to(root).as_posix())
     return found

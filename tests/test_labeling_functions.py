@@ -19,12 +19,32 @@ def decided(text: str) -> set[str]:
 
 # (sentence, the function that must fire, guideline label)
 GUIDELINE_EXAMPLES = [
-    ("High-ranking officials do not exclude the possibility of sending their military to Ukraine.", "negated_rule_out", "support"),
-    ("Such assumptions are linked with support personnel who will provide training without being involved in hostilities.", "limited_role", "conditional"),
-    ("Estonian Prime Minister Kaja Kallas said that all options are on the table to help Ukraine defeat Russia.", "options_open", "support"),
-    ("His country is considering sending its instructors to Ukraine, but the priority is to support them with weapons.", "limited_role", "conditional"),
+    (
+        "High-ranking officials do not exclude the possibility of sending their military to Ukraine.",
+        "negated_rule_out",
+        "support",
+    ),
+    (
+        "Such assumptions are linked with support personnel who will provide training without being involved in hostilities.",
+        "limited_role",
+        "conditional",
+    ),
+    (
+        "Estonian Prime Minister Kaja Kallas said that all options are on the table to help Ukraine defeat Russia.",
+        "options_open",
+        "support",
+    ),
+    (
+        "His country is considering sending its instructors to Ukraine, but the priority is to support them with weapons.",
+        "limited_role",
+        "conditional",
+    ),
     ("If Western troops go to Ukraine, it should be within the framework of a coalition.", "open_with_condition", "conditional"),
-    ("There are currently no specific plans to deploy troops, but such a possibility should be part of strategic ambiguity.", "no_plans_but_open", "support"),
+    (
+        "There are currently no specific plans to deploy troops, but such a possibility should be part of strategic ambiguity.",
+        "no_plans_but_open",
+        "support",
+    ),
     ("Several Western media reported on this, citing high-ranking officials.", "no_deployment_mention", "none"),
 ]
 
@@ -33,7 +53,11 @@ EDGE_CASES = [
     ("Macron said the deployment of Western troops to Ukraine cannot be ruled out.", "negated_rule_out", "support"),
     ("The minister did not exclude the possibility of sending soldiers.", "negated_rule_out", "support"),
     # 2. condition beats openness
-    ("Britain is ready to send troops to Ukraine, but only after a ceasefire and with a US backstop.", "open_with_condition", "conditional"),
+    (
+        "Britain is ready to send troops to Ukraine, but only after a ceasefire and with a US backstop.",
+        "open_with_condition",
+        "conditional",
+    ),
     # 3. a non-combat role is a condition
     ("Paris could send instructors to Ukraine, not involved in hostilities.", "limited_role", "conditional"),
     # 4. "no plans" alone is rule_out
@@ -44,7 +68,11 @@ EDGE_CASES = [
     # 6. a journalist's question carries no stance
     ("Would France be prepared to send troops to Ukraine?", "journalist_question", "none"),
     # 7. threats by the opposing side
-    ("Kremlin spokesman Dmitry Peskov said any foreign troops in Ukraine would be legitimate targets.", "opponent_threat", "rule_out"),
+    (
+        "Kremlin spokesman Dmitry Peskov said any foreign troops in Ukraine would be legitimate targets.",
+        "opponent_threat",
+        "rule_out",
+    ),
     # 8. reported consensus
     ("There is no consensus among allies to send troops to Ukraine.", "reported_consensus", "none"),
     # who is deployed: warring sides and NATO territory are not deployment

@@ -37,8 +37,18 @@ def test_run_writes_and_logs_a_card_that_matches_the_run(tiny_config, workdir):
     assert "model_card.md" in logged
 
     # a version the gate does not promote is named by its number, not the alias
-    weak = runner.invoke(app, ["run", "--config", str(tiny_config), "--set", "train.tfidf_logreg.C=0.0001",
-                               "--set", "train.tfidf_logreg.class_weight=null"])
+    weak = runner.invoke(
+        app,
+        [
+            "run",
+            "--config",
+            str(tiny_config),
+            "--set",
+            "train.tfidf_logreg.C=0.0001",
+            "--set",
+            "train.tfidf_logreg.class_weight=null",
+        ],
+    )
     assert weak.exit_code == 0, weak.output
     second = evaluate_runs()[1]
     card = (workdir / "reports" / "tiny" / "latest" / "model_card.md").read_text(encoding="utf-8")
@@ -50,17 +60,31 @@ def test_run_writes_and_logs_a_card_that_matches_the_run(tiny_config, workdir):
 
 def test_card_lists_weak_and_thin_classes_and_names_the_uri_without_a_registry(tiny_config):
     config = load_config(tiny_config, ["registry.enabled=false"])
-    report = pd.DataFrame({"label": ["support", "conditional", "rule_out", "none", "macro avg"],
-                           "precision": [0.9, 0.3, 0.8, 0.9, 0.7], "recall": [0.9, 0.2, 0.8, 0.9, 0.7],
-                           "f1": [0.9, 0.24, 0.8, 0.9, 0.71], "support": [40, 6, 30, 100, 176]})
-    metrics = {"test_macro_f1": 0.71, "test_accuracy": 0.8, "test_rows": 176.0, "test_ece": 0.05,
-               "test_macro_f1_ci_low": 0.62, "test_macro_f1_ci_high": 0.78}
-    info = TrainRecord("models:/m-abc", "r1", "tfidf_logreg", "h",
-                       {"train_rows": 300.0, "train_gold_rows": 100.0, "train_rows_support": 50.0})
+    report = pd.DataFrame(
+        {
+            "label": ["support", "conditional", "rule_out", "none", "macro avg"],
+            "precision": [0.9, 0.3, 0.8, 0.9, 0.7],
+            "recall": [0.9, 0.2, 0.8, 0.9, 0.7],
+            "f1": [0.9, 0.24, 0.8, 0.9, 0.71],
+            "support": [40, 6, 30, 100, 176],
+        }
+    )
+    metrics = {
+        "test_macro_f1": 0.71,
+        "test_accuracy": 0.8,
+        "test_rows": 176.0,
+        "test_ece": 0.05,
+        "test_macro_f1_ci_low": 0.62,
+        "test_macro_f1_ci_high": 0.78,
+    }
+    info = TrainRecord(
+        "models:/m-abc", "r1", "tfidf_logreg", "h", {"train_rows": 300.0, "train_gold_rows": 100.0, "train_rows_support": 50.0}
+    )
     card = render_model_card(config, "tfidf_logreg-majority-weak+gold", info, metrics, report, None, "abc123")
     assert "`conditional` 0.24" in card and "`conditional` (6)" in card and "`support` 0.9" not in card
     assert "0.620–0.780" in card and "200 of 300 training rows carry weak" in card
     assert "--model models:/m-abc" in card and "| registry |" not in card
     decided = GateDecision("tiny-stance", "3", True, "no champion yet", 0.71, None, None)
-    assert "--model models:/tiny-stance@champion" in render_model_card(load_config(tiny_config), "x", info, metrics,
-                                                                        report, decided, "abc123")
+    assert "--model models:/tiny-stance@champion" in render_model_card(
+        load_config(tiny_config), "x", info, metrics, report, decided, "abc123"
+    )

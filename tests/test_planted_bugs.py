@@ -18,9 +18,11 @@ LABELS = ["support", "conditional", "rule_out", "none"]
 
 # --- the leak guard: never train on gold-test text ---------------------------------------
 
+
 def _labeled(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
-    return pd.DataFrame([{"doc_id": d, "text": t, "label": lab, "label_source": src, "confidence": 1.0}
-                         for d, t, lab, src in rows])
+    return pd.DataFrame(
+        [{"doc_id": d, "text": t, "label": lab, "label_source": src, "confidence": 1.0} for d, t, lab, src in rows]
+    )
 
 
 def test_the_train_stage_holds_out_gold_test_articles_and_sentences_quoted_elsewhere(tiny_config):
@@ -30,27 +32,38 @@ def test_the_train_stage_holds_out_gold_test_articles_and_sentences_quoted_elsew
     from pipeline.train import assemble_training_rows
 
     config = load_config(tiny_config)
-    gold_test = pd.DataFrame({"doc_id": ["t1", "t1"], "label": ["rule_out", "none"],
-                              "text": ["Spain rules out troops.", "Talks on the aid package continued in Brussels."]})
-    labeled = _labeled([
-        ("t1", "A sentence of the test article the guard must drop.", "none", "weak"),
-        ("a9", "SPAIN  rules out troops.", "rule_out", "weak"),
-        ("a9", "Leaders also discussed new sanctions on Russian banks today.", "none", "weak"),
-    ])
+    gold_test = pd.DataFrame(
+        {
+            "doc_id": ["t1", "t1"],
+            "label": ["rule_out", "none"],
+            "text": ["Spain rules out troops.", "Talks on the aid package continued in Brussels."],
+        }
+    )
+    labeled = _labeled(
+        [
+            ("t1", "A sentence of the test article the guard must drop.", "none", "weak"),
+            ("a9", "SPAIN  rules out troops.", "rule_out", "weak"),
+            ("a9", "Leaders also discussed new sanctions on Russian banks today.", "none", "weak"),
+        ]
+    )
     rows = assemble_training_rows(config, labeled, gold_test)
     assert rows["text"].tolist() == ["Leaders also discussed new sanctions on Russian banks today."]
 
 
 # --- stage fingerprints: a setting a stage reads reruns it ------------------------------
 
-@pytest.mark.parametrize("stage, override", [
-    ("evaluate", "evaluate.bootstrap_resamples=17"),
-    ("evaluate", "evaluate.calibration_bins=7"),
-    ("evaluate", "registry.gate_metric=test_accuracy"),
-    ("evaluate", "registry.alias=gold"),
-    ("train", "seed=8"),
-    ("label", "seed=8"),
-])
+
+@pytest.mark.parametrize(
+    "stage, override",
+    [
+        ("evaluate", "evaluate.bootstrap_resamples=17"),
+        ("evaluate", "evaluate.calibration_bins=7"),
+        ("evaluate", "registry.gate_metric=test_accuracy"),
+        ("evaluate", "registry.alias=gold"),
+        ("train", "seed=8"),
+        ("label", "seed=8"),
+    ],
+)
 def test_a_setting_the_stage_reads_changes_its_fingerprint(tiny_config, stage, override):
     from pipeline import stage_cache
 
@@ -60,16 +73,23 @@ def test_a_setting_the_stage_reads_changes_its_fingerprint(tiny_config, stage, o
 
 # --- the reserved date is the first reserved day --------------------------------------
 
+
 def test_an_article_dated_exactly_reserved_from_is_reserved():
     from pipeline.ingest import select_articles
 
-    articles = pd.DataFrame({"doc_id": ["before", "on", "after"], "text": ["One.", "Two.", "Three."],
-                             "date": ["2023-12-31", "2024-01-01", "2024-01-02"]})
+    articles = pd.DataFrame(
+        {
+            "doc_id": ["before", "on", "after"],
+            "text": ["One.", "Two.", "Three."],
+            "date": ["2023-12-31", "2024-01-01", "2024-01-02"],
+        }
+    )
     kept, stats = select_articles(articles, dt.date(2024, 1, 1))
     assert kept["doc_id"].tolist() == ["before"] and stats.articles_reserved == 2
 
 
 # --- settings reach the model -----------------------------------------------------------
+
 
 def test_class_weight_balanced_reaches_logistic_regression():
     """Nine `none` rows and one `support` row: balanced weights give the rare class ~9x the
@@ -94,9 +114,13 @@ def test_label_confidence_weighs_the_training_rows(tiny_config):
     from pipeline.train import fit_classifier
 
     config = load_config(tiny_config, ["train.tfidf_logreg.class_weight=null"])
-    rows = pd.DataFrame({"text": ["troops to kyiv"] * 5 + ["calm weather"] * 3,
-                         "label": ["support"] * 2 + ["none"] * 3 + ["none"] * 3,
-                         "confidence": [1.0, 1.0, 0.05, 0.05, 0.05, 1.0, 1.0, 1.0]})
+    rows = pd.DataFrame(
+        {
+            "text": ["troops to kyiv"] * 5 + ["calm weather"] * 3,
+            "label": ["support"] * 2 + ["none"] * 3 + ["none"] * 3,
+            "confidence": [1.0, 1.0, 0.05, 0.05, 0.05, 1.0, 1.0, 1.0],
+        }
+    )
     classifier = fit_classifier(config, rows).classifier
     probs = classifier.predict_proba(["troops to kyiv"])[0]
     assert LABELS[int(np.argmax(probs))] == "support"
@@ -121,12 +145,14 @@ def test_gold_dev_overrides_the_weak_label_of_its_sentence():
     weak = label_sentences(sentences, suite, LABELS, "none", "majority", ["conditional", "rule_out", "support", "none"])
     assert weak.labeled.loc[0, "label"] == "rule_out"
     gold = pd.DataFrame({"doc_id": ["a"], "text": [text], "label": ["support"]})
-    result = label_sentences(sentences, suite, LABELS, "none", "majority", ["conditional", "rule_out", "support", "none"],
-                             gold_dev=gold)
+    result = label_sentences(
+        sentences, suite, LABELS, "none", "majority", ["conditional", "rule_out", "support", "none"], gold_dev=gold
+    )
     assert result.labeled.loc[0, ["label", "label_source", "confidence"]].tolist() == ["support", "gold", 1.0]
 
 
 # --- durability of a scoring checkpoint -------------------------------------------------
+
 
 def test_each_chunk_is_fsynced_before_its_checkpoint_replaces_the_old_one(tmp_path, monkeypatch):
     """Per chunk: the partial is fsynced, then the checkpoint is written to a temp file,
@@ -152,13 +178,17 @@ def test_each_chunk_is_fsynced_before_its_checkpoint_replaces_the_old_one(tmp_pa
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
     score_file(source, out, KeywordPredictor(), SCORE_LABELS, ScoreOptions(chunk_rows=2))
-    per_chunk = ["fsync .out.csv.partial", "fsync .out.csv.checkpoint.json.tmp",
-                 "replace .out.csv.checkpoint.json.tmp -> .out.csv.checkpoint.json"]
+    per_chunk = [
+        "fsync .out.csv.partial",
+        "fsync .out.csv.checkpoint.json.tmp",
+        "replace .out.csv.checkpoint.json.tmp -> .out.csv.checkpoint.json",
+    ]
     start = events.index(per_chunk[0])  # after the fresh checkpoint that start() writes
-    assert events[start:start + 9] == per_chunk * 3, events
+    assert events[start : start + 9] == per_chunk * 3, events
 
 
 # --- probability columns by name, F_avg without NONE ------------------------------------
+
 
 def test_align_columns_places_each_class_by_name_not_position():
     from pipeline.classifiers.base import align_columns

@@ -45,11 +45,18 @@ def test_dataset_config_runs_scores_by_target_and_gates_the_joint_model_on_f_avg
     version = MlflowClient().get_model_version_by_alias("tiny-public-stance", "champion")
     assert "test_f_avg" in version.description
     assert set(read_table(workdir / "reports" / "tiny-public" / "latest" / "test_predictions.csv")["target"]) == {
-        "Atheism", "Climate Change is a Real Concern"}
+        "Atheism",
+        "Climate Change is a Real Concern",
+    }
 
     source = workdir / "tweets.csv"
-    pd.DataFrame({"id": [1, 2, 3], "target": ["Atheism", "climate change is a real concern", "Atheism"],
-                  "text": ["I trust reason", "so much hoax", ""]}).to_csv(source, index=False)
+    pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "target": ["Atheism", "climate change is a real concern", "Atheism"],
+            "text": ["I trust reason", "so much hoax", ""],
+        }
+    ).to_csv(source, index=False)
     model = "models:/tiny-public-stance@champion"
     result = runner.invoke(app, ["score", str(source), "--output", "scored.csv", "--model", model])
     assert result.exit_code == 0, result.output
@@ -98,8 +105,10 @@ def test_label_functions_with_a_dataset_is_a_config_error(tiny_public):
     assert result.exit_code == 2 and "set label.functions to null" in result.output
 
 
-needs_shared = pytest.mark.skipif(not (shared_data() / "semeval2016").is_dir() or not (shared_data() / "ruw").is_dir(),
-                                  reason=f"shared data not found at {shared_data()} (set STANCE_SHARED_DATA)")
+needs_shared = pytest.mark.skipif(
+    not (shared_data() / "semeval2016").is_dir() or not (shared_data() / "ruw").is_dir(),
+    reason=f"shared data not found at {shared_data()} (set STANCE_SHARED_DATA)",
+)
 
 
 @pytest.fixture
@@ -155,12 +164,14 @@ def test_cross_validation_folds_partition_whole_texts_and_leave_test_out():
     from public import cross_validation_folds
 
     docs = [f"t{i}" for i in range(20)]
-    examples = pd.DataFrame({
-        "doc_id": [d for d in docs for _ in range(2)],  # two targets per text, as in RUW
-        "target": ["A", "B"] * 20,
-        "gold_label": ["FAVOR", "AGAINST", "NONE", "AGAINST"] * 10,
-        "split": ["test"] * 8 + ["dev"] * 6 + ["train"] * 26,
-    })
+    examples = pd.DataFrame(
+        {
+            "doc_id": [d for d in docs for _ in range(2)],  # two targets per text, as in RUW
+            "target": ["A", "B"] * 20,
+            "gold_label": ["FAVOR", "AGAINST", "NONE", "AGAINST"] * 10,
+            "split": ["test"] * 8 + ["dev"] * 6 + ["train"] * 26,
+        }
+    )
     folds = cross_validation_folds(examples, folds=4, seed=3)
     assert len(folds) == 4
     held = [set(fold.loc[fold["split"] == "dev", "doc_id"]) for fold in folds]

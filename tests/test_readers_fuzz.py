@@ -62,7 +62,9 @@ def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
 
 
 @FUZZ
-@given(values=st.lists(texts, min_size=1, max_size=12), bom=st.booleans(), out_suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]))
+@given(
+    values=st.lists(texts, min_size=1, max_size=12), bom=st.booleans(), out_suffix=st.sampled_from([".csv", ".jsonl", ".parquet"])
+)
 def test_csv_values_come_back_exactly(values, bom, out_suffix):
     rows = [[str(i), value] for i, value in enumerate(values)]
     content = (b"\xef\xbb\xbf" if bom else b"") + csv_bytes(["id", "text"], rows)
@@ -81,11 +83,10 @@ def test_csv_values_come_back_exactly(values, bom, out_suffix):
 def test_broken_csv_quoting_is_a_clean_result_or_an_error(values, data):
     content = csv_bytes(["id", "text"], [[str(i), v] for i, v in enumerate(values)])
     position = data.draw(st.integers(0, len(content)))
-    mutation = data.draw(st.sampled_from([b'"', b'""', b',', b'\n', b'\r', b'"x"y', b'']))
+    mutation = data.draw(st.sampled_from([b'"', b'""', b",", b"\n", b"\r", b'"x"y', b""]))
     cut = data.draw(st.booleans())
     broken = content[:position] + mutation + (b"" if cut else content[position:])
     run(broken, ".csv")
-
 
 
 def test_a_quote_that_swallows_the_header_line_break_is_a_one_line_error():
@@ -94,13 +95,23 @@ def test_a_quote_that_swallows_the_header_line_break_is_a_one_line_error():
     summary, _, error = run(b'"id,text\r\n0,",0"\r\n1,\r\n', ".csv")
     assert summary is None and "no 'text' column" in str(error) and "\\r\\n" in str(error)
 
-json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts,
-                        st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+json_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    texts,
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 
 
 @FUZZ
-@given(records=st.lists(st.dictionaries(st.sampled_from(["text", "id", "note"]), json_values, max_size=3), min_size=1, max_size=10),
-       out_suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]))
+@given(
+    records=st.lists(st.dictionaries(st.sampled_from(["text", "id", "note"]), json_values, max_size=3), min_size=1, max_size=10),
+    out_suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]),
+)
 def test_jsonl_records_with_missing_or_odd_values_are_all_kept(records, out_suffix):
     content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
     summary, result, error = run(content, ".jsonl", out_suffix=out_suffix)
@@ -118,8 +129,12 @@ def test_jsonl_records_with_missing_or_odd_values_are_all_kept(records, out_suff
 def test_mixed_encodings_fail_with_the_line_and_offset_or_decode(lines):
     encoded = [b"text\n"]
     for text, encoding in lines:
-        encoded.append(csv_bytes(["x"], [[text.encode(encoding, "replace").decode(encoding)]]).split(b"\n", 1)[1]
-                       .decode("utf-8").encode(encoding, "replace"))
+        encoded.append(
+            csv_bytes(["x"], [[text.encode(encoding, "replace").decode(encoding)]])
+            .split(b"\n", 1)[1]
+            .decode("utf-8")
+            .encode(encoding, "replace")
+        )
     _, _, error = run(b"".join(encoded), ".csv")
     if error is not None:
         assert "line" in str(error) and "byte offset" in str(error)

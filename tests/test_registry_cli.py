@@ -52,8 +52,14 @@ def store(built_store: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.Mon
 def gate(model_uri: str, macro_f1: float) -> GateDecision:
     """Register ``model_uri`` again as if it had scored ``macro_f1`` on gold test."""
     with tracking.run("gate-check"):
-        return tracking.register_and_gate(model_uri, MODEL, "champion", "test_macro_f1",
-                                          {"test_macro_f1": macro_f1, "test_accuracy": macro_f1}, "run-under-test")
+        return tracking.register_and_gate(
+            model_uri,
+            MODEL,
+            "champion",
+            "test_macro_f1",
+            {"test_macro_f1": macro_f1, "test_accuracy": macro_f1},
+            "run-under-test",
+        )
 
 
 def champion() -> str:
@@ -98,11 +104,14 @@ def test_promote_moves_champion_by_hand_and_records_it(store):
     assert gate(store, 0.25).promoted and champion() == "3"
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["promote", "99", "--name", MODEL], f"{MODEL} version 99:"),
-    (["promote", "1", "--name", "no-such-model"], "no-such-model version 1:"),
-    (["models", "--name", "no-such-model"], "registered model 'no-such-model' has no versions"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["promote", "99", "--name", MODEL], f"{MODEL} version 99:"),
+        (["promote", "1", "--name", "no-such-model"], "no-such-model version 1:"),
+        (["models", "--name", "no-such-model"], "registered model 'no-such-model' has no versions"),
+    ],
+)
 def test_unknown_version_or_model_is_one_line_exit_2_and_changes_nothing(store, args, expected):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
@@ -113,9 +122,15 @@ def test_unknown_version_or_model_is_one_line_exit_2_and_changes_nothing(store, 
 
 def test_models_shows_the_gates_win_probability(store):
     with tracking.run("gate-check"):
-        tracking.register_and_gate(store, MODEL, "champion", "test_macro_f1", {"test_macro_f1": 0.5, "test_accuracy": 0.5},
-                                   "run-under-test",
-                                   compare=lambda uri: PairedComparison(0.5, 0.4, 0.8125, 20, 1000))
+        tracking.register_and_gate(
+            store,
+            MODEL,
+            "champion",
+            "test_macro_f1",
+            {"test_macro_f1": 0.5, "test_accuracy": 0.5},
+            "run-under-test",
+            compare=lambda uri: PairedComparison(0.5, 0.4, 0.8125, 20, 1000),
+        )
     result = runner.invoke(app, ["models", "--name", MODEL])
     row = next(line.split() for line in result.output.splitlines() if line.split()[:1] == ["2"])
     assert row[1:5] == ["0.5000", "0.5000", "not_promoted", "0.8125"]  # version 2 holds no alias

@@ -38,9 +38,19 @@ def scored_frame() -> pd.DataFrame:
     rows = []
     for doc_id, date, title, text, stance, confidence in SENTENCES:
         probabilities = {f"p_{label}": (confidence if label == stance else 0.0) for label in LABELS}
-        rows.append({"doc_id": doc_id, "title": title, "date": date, "source": "", "text": text, "stance": stance,
-                     "confidence": confidence, **probabilities,
-                     "error": "" if stance else "text longer than 20 characters"})
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "title": title,
+                "date": date,
+                "source": "",
+                "text": text,
+                "stance": stance,
+                "confidence": confidence,
+                **probabilities,
+                "error": "" if stance else "text longer than 20 characters",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -56,15 +66,23 @@ def test_counts_per_label_period_group_and_dominant_stance_match_the_fixture(sco
     assert (data.level, data.labels, data.rows, data.scored, data.articles) == ("sentence", LABELS, 11, 10, 4)
     assert dict(data.label_counts) == {"support": 3, "rule_out": 2, "conditional": 1, "none": 4}
     assert {p: dict(c) for p, c in data.by_period.items()} == {
-        "2022-03": {"support": 2, "rule_out": 2, "none": 2}, "2022-05": {"none": 2, "conditional": 1, "support": 1}}
+        "2022-03": {"support": 2, "rule_out": 2, "none": 2},
+        "2022-05": {"none": 2, "conditional": 1, "support": 1},
+    }
     # A: support 2 vs rule_out 1; B: rule_out; C: no stance; D: a 1-1 tie won by the higher confidence (support)
     assert {p: dict(c) for p, c in data.articles_by_period.items()} == {
-        "2022-03": {"support": 1, "rule_out": 1}, "2022-05": {"none": 1, "support": 1}}
+        "2022-03": {"support": 1, "rule_out": 1},
+        "2022-05": {"none": 1, "support": 1},
+    }
     assert data.group == "source_country"  # read from the corpus-style doc_ids
     assert {g: dict(c) for g, c in data.by_group.items()} == {
-        "FR": {"support": 2, "rule_out": 1, "none": 3}, "DE": {"rule_out": 1, "none": 1, "conditional": 1, "support": 1}}
+        "FR": {"support": 2, "rule_out": 1, "none": 3},
+        "DE": {"rule_out": 1, "none": 1, "conditional": 1, "support": 1},
+    }
     assert {g: dict(c) for g, c in data.articles_by_group.items()} == {
-        "FR": {"support": 1, "none": 1}, "DE": {"rule_out": 1, "support": 1}}
+        "FR": {"support": 1, "none": 1},
+        "DE": {"rule_out": 1, "support": 1},
+    }
 
 
 def test_evidence_is_the_most_confident_sentences_of_each_label_and_period(scored_csv):
@@ -73,10 +91,13 @@ def test_evidence_is_the_most_confident_sentences_of_each_label_and_period(score
         ("conditional", "2022-05"): ["Only after a truce, said the minister."],
         ("rule_out", "2022-03"): ["Berlin will not send soldiers."],
         ("support", "2022-03"): ["Paris keeps every option open."],
-        ("support", "2022-05"): ["Sending troops is possible."]}
+        ("support", "2022-05"): ["Sending troops is possible."],
+    }
     top2 = collect(scored_csv, evidence_per_cell=2).evidence
     assert [(e.confidence, e.text) for e in top2[("support", "2022-03")]] == [
-        (0.9, "Paris keeps every option open."), (0.7, "Troops could follow later.")]
+        (0.9, "Paris keeps every option open."),
+        (0.7, "Troops could follow later."),
+    ]
     assert top2[("support", "2022-03")][0].title == "Paris talks" and top2[("support", "2022-03")][0].date == "2022-03-01"
 
 
@@ -84,8 +105,17 @@ def test_small_chunks_give_the_same_report_as_one_chunk(scored_csv, monkeypatch)
     whole = collect(scored_csv, evidence_per_cell=2)
     monkeypatch.setattr(collect_module, "CHUNK_ROWS", 3)  # articles A and C are cut across chunks
     chunked = collect(scored_csv, evidence_per_cell=2)
-    for name in ("rows", "scored", "articles", "label_counts", "by_period", "articles_by_period", "by_group",
-                 "articles_by_group", "evidence"):
+    for name in (
+        "rows",
+        "scored",
+        "articles",
+        "label_counts",
+        "by_period",
+        "articles_by_period",
+        "by_group",
+        "articles_by_group",
+        "evidence",
+    ):
         assert getattr(chunked, name) == getattr(whole, name), name
 
 
@@ -148,11 +178,14 @@ def test_without_dates_the_report_renders_without_time_charts(scored_csv, tmp_pa
     assert "Berlin will not send soldiers." in html
 
 
-@pytest.mark.parametrize("drop, message", [
-    (["stance"], "no 'stance' column"),
-    (["p_support", "p_conditional", "p_rule_out", "p_none"], "no p_<label> columns"),
-    (["text"], "no 'text' column"),
-])
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        (["stance"], "no 'stance' column"),
+        (["p_support", "p_conditional", "p_rule_out", "p_none"], "no p_<label> columns"),
+        (["text"], "no 'text' column"),
+    ],
+)
 def test_a_file_that_is_not_a_scored_file_is_named_in_one_line(tmp_path, drop, message):
     path = tmp_path / "bad.csv"
     scored_frame().drop(columns=drop).to_csv(path, index=False)
@@ -194,11 +227,16 @@ class FourLabelPredictor:
                 if word in text:
                     return stance
             return "none"
+
         stances = [label(text) for text in frame["text"]]
         confidence = [min(0.99, 0.4 + len(text) / 200) for text in frame["text"]]
-        return pd.DataFrame({"stance": stances, "confidence": confidence,
-                             **{f"p_{l}": [c if s == l else (1 - c) / 3 for s, c in zip(stances, confidence)]
-                                for l in LABELS}})
+        return pd.DataFrame(
+            {
+                "stance": stances,
+                "confidence": confidence,
+                **{f"p_{l}": [c if s == l else (1 - c) / 3 for s, c in zip(stances, confidence)] for l in LABELS},
+            }
+        )
 
 
 def write_articles(folder: Path) -> None:
@@ -219,8 +257,15 @@ def test_sentence_and_article_level_outputs_of_one_scoring_give_the_same_counts(
     reports = {}
     for level, suffix in (("sentence", ".parquet"), ("article", ".csv")):
         scored = tmp_path / f"scored_{level}{suffix}"
-        score_file(folder, scored, FourLabelPredictor(), LABELS, ScoreOptions(level=level, chunk_rows=3),
-                   model_uri="models:/m@champion", model_version="3")
+        score_file(
+            folder,
+            scored,
+            FourLabelPredictor(),
+            LABELS,
+            ScoreOptions(level=level, chunk_rows=3),
+            model_uri="models:/m@champion",
+            model_version="3",
+        )
         assert provenance_path(scored).exists()
         out = tmp_path / f"{level}.html"
         reports[level] = write_report(scored, out)
@@ -232,7 +277,9 @@ def test_sentence_and_article_level_outputs_of_one_scoring_give_the_same_counts(
     assert sentence.articles_by_period == article.articles_by_period
     # article 1: a support-rule_out tie won by the longer (more confident) rule_out sentence
     assert {p: dict(c) for p, c in sentence.articles_by_period.items()} == {
-        "2023-01": {"rule_out": 1, "conditional": 1}, "2023-02": {"none": 1, "rule_out": 1}}
+        "2023-01": {"rule_out": 1, "conditional": 1},
+        "2023-02": {"none": 1, "rule_out": 1},
+    }
     assert sentence.by_group == article.by_group and set(sentence.by_group) == {"PL", "GB", "US"}
 
 
@@ -247,8 +294,19 @@ def test_cli_writes_the_report_and_refuses_an_unknown_extension(scored_csv, tmp_
 
 def test_the_share_flagged_for_review_is_counted_when_the_file_has_a_review_column(tmp_path):
     frame = scored_frame()
-    frame["review"] = ["review", "accept", "accept", "review", "accept", "accept", "accept", "accept", "review",
-                       "accept", "review"]  # the 9th row is not scored: its flag does not count
+    frame["review"] = [
+        "review",
+        "accept",
+        "accept",
+        "review",
+        "accept",
+        "accept",
+        "accept",
+        "accept",
+        "review",
+        "accept",
+        "review",
+    ]  # the 9th row is not scored: its flag does not count
     path = tmp_path / "reviewed.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "r.html"

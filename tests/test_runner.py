@@ -111,4 +111,5 @@ def test_the_corpus_kind_follows_data_dataset(tiny_config, tmp_path):
     corpus = corpus_for(dataset)
     assert type(corpus) is DatasetCorpus
     assert corpus.gold_test is not None and set(corpus.gold_test["text"]).isdisjoint(
-        corpus.training_rows(corpus.label(corpus.sentences().sentences, Path("-")).labeled)["text"])
+        corpus.training_rows(corpus.label(corpus.sentences().sentences, Path("-")).labeled)["text"]
+    )

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.classifiers.settings import EmbedLogregConfig, FinetuneConfig
 from pipeline.errors import ModelError
+
 pytestmark = pytest.mark.slow
 LABELS = ["support", "conditional", "rule_out", "none"]
 TEXTS = [
@@ -23,8 +24,10 @@ TEXTS = [
     "Ministers met in Vienna on Monday to discuss energy prices and the winter.",
 ]
 TARGETS = ["rule_out", "conditional", "none", "support", "rule_out", "none"]
-LONGER = TEXTS + ["A much longer sentence than any of the others, so that batches are padded to more tokens "
-                  "than the two rows the export was traced with had, which is the case to get right."]
+LONGER = TEXTS + [
+    "A much longer sentence than any of the others, so that batches are padded to more tokens "
+    "than the two rows the export was traced with had, which is the case to get right."
+]
 
 
 def tiny(**changes) -> FinetuneConfig:

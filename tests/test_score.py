@@ -24,8 +24,9 @@ class KeywordPredictor:
         if self.fail_on_call is not None and self.calls >= self.fail_on_call:
             raise RuntimeError("boom")
         p = frame["text"].str.contains("troops").astype(float).to_numpy()
-        return pd.DataFrame({"stance": ["support" if x else "none" for x in p], "confidence": 1.0,
-                             "p_support": p, "p_none": 1 - p})
+        return pd.DataFrame(
+            {"stance": ["support" if x else "none" for x in p], "confidence": 1.0, "p_support": p, "p_none": 1 - p}
+        )
 
 
 def write_csv(path, texts):
@@ -144,8 +145,14 @@ def test_progress_reports_rows_done_and_the_total_when_known(tmp_path):
     source = tmp_path / "in.parquet"
     pd.DataFrame({"text": ["troops"] * 10}).to_parquet(source)
     calls = []
-    score_file(source, tmp_path / "out.csv", KeywordPredictor(), LABELS, ScoreOptions(chunk_rows=4),
-               progress=lambda done, total: calls.append((done, total)))
+    score_file(
+        source,
+        tmp_path / "out.csv",
+        KeywordPredictor(),
+        LABELS,
+        ScoreOptions(chunk_rows=4),
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]
 
 

@@ -66,7 +66,7 @@ def test_sentence_level_article_rows_keep_offsets_into_the_article(tmp_path):
     result = read_table(out)
     texts = dict(ARTICLES)
     for row in result[result["error"] == ""].itertuples():
-        assert texts[row.doc_id][int(row.char_start):int(row.char_end)] == row.body
+        assert texts[row.doc_id][int(row.char_start) : int(row.char_end)] == row.body
     assert list(result.loc[result["doc_id"] == "a", "position"]) == [0, 1, 2, 3]
     assert result.loc[result["doc_id"] == "b", "error"].tolist() == ["empty text"]
 
@@ -88,13 +88,20 @@ def test_article_level_needs_article_input(tmp_path):
     with pytest.raises(InputError, match="--level article needs article input"):
         score_file(source, tmp_path / "out.csv", CueConfidencePredictor(), LABELS, ScoreOptions(level="article"))
     with pytest.raises(InputError, match="--none-label 'neutral' is not one of the model's labels"):
-        score_file(source, tmp_path / "out.csv", CueConfidencePredictor(), LABELS,
-                   ScoreOptions(articles=True, level="article", none_label="neutral"))
+        score_file(
+            source,
+            tmp_path / "out.csv",
+            CueConfidencePredictor(),
+            LABELS,
+            ScoreOptions(articles=True, level="article", none_label="neutral"),
+        )
     assert not (tmp_path / "out.csv").exists()
 
 
 def test_dominant_stance_ties_go_to_the_more_confident_then_label_order():
     labels = ["support", "rule_out", "none"]
-    assert dominant_stance({"support": 2, "rule_out": 2, "none": 9}, {"support": 1.0, "rule_out": 1.5}, labels, "none") == "rule_out"
+    assert (
+        dominant_stance({"support": 2, "rule_out": 2, "none": 9}, {"support": 1.0, "rule_out": 1.5}, labels, "none") == "rule_out"
+    )
     assert dominant_stance({"support": 1, "rule_out": 1}, {"support": 0.7, "rule_out": 0.7}, labels, "none") == "support"
     assert dominant_stance({"none": 3}, {"none": 2.0}, labels, "none") == "none"

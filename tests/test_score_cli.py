@@ -29,11 +29,14 @@ def test_score_prints_a_summary_line(tmp_path, keyword_model):
     assert "rows 3, scored 2, errors 1" in result.output
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"id,text\n1,\"unterminated\n", "in.csv row 2 (line 2): broken CSV"),
-    (b"\x00\x01\x02binary", "in.csv line 1: not utf-8-sig text (byte 0x00 at byte offset 0)"),
-    (b"id,body\n1,x\n", "in.csv: no 'text' column (columns: id, body); use --text-column"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b'id,text\n1,"unterminated\n', "in.csv row 2 (line 2): broken CSV"),
+        (b"\x00\x01\x02binary", "in.csv line 1: not utf-8-sig text (byte 0x00 at byte offset 0)"),
+        (b"id,body\n1,x\n", "in.csv: no 'text' column (columns: id, body); use --text-column"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, keyword_model, content, message):
     source = tmp_path / "in.csv"
     source.write_bytes(content)
@@ -95,8 +98,10 @@ def test_a_signal_keeps_the_checkpoint_says_resume_and_resume_finishes(tmp_path,
     monkeypatch.setattr(pipeline.scoring.model, "load_predictor", lambda uri: (SignallingPredictor(signame, 3), LABELS))
     stopped = runner.invoke(app, ["score", str(source), "-o", str(out), "--batch-size", "2"])
     assert stopped.exit_code == 130
-    assert (f"interrupted: {out} not written yet; the 4 rows scored so far are checkpointed, and the same command "
-            "with --resume continues from there") in stopped.output
+    assert (
+        f"interrupted: {out} not written yet; the 4 rows scored so far are checkpointed, and the same command "
+        "with --resume continues from there"
+    ) in stopped.output
     assert not out.exists()
     monkeypatch.setattr(pipeline.scoring.model, "load_predictor", lambda uri: (KeywordPredictor(), LABELS))
     resumed = runner.invoke(app, ["score", str(source), "-o", str(out), "--batch-size", "2", "--resume"])
@@ -129,13 +134,16 @@ def test_article_level_summary_counts_articles(tmp_path, keyword_model):
     assert len(pd.read_csv(tmp_path / "out.csv")) == 3
 
 
-@pytest.mark.parametrize("content, args, message", [
-    (b"", [], "in.csv: no rows to score"),
-    (b"id,text\n", [], "in.csv: no rows to score"),
-    (b"id,body\n1,x\n", [], "in.csv: no 'text' column (columns: id, body); use --text-column"),
-    (b"text\nx\n", ["--encoding", "utf-99"], "in.csv: unknown encoding 'utf-99'"),
-    (b"text\nx\n", ["-o", "SAME"], "in.csv: output would overwrite the input"),
-])
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        (b"", [], "in.csv: no rows to score"),
+        (b"id,text\n", [], "in.csv: no rows to score"),
+        (b"id,body\n1,x\n", [], "in.csv: no 'text' column (columns: id, body); use --text-column"),
+        (b"text\nx\n", ["--encoding", "utf-99"], "in.csv: unknown encoding 'utf-99'"),
+        (b"text\nx\n", ["-o", "SAME"], "in.csv: output would overwrite the input"),
+    ],
+)
 def test_cheap_checks_run_before_the_model_is_loaded(tmp_path, monkeypatch, content, args, message):
     def no_model(uri):
         raise AssertionError("the model was loaded before the input was checked")
@@ -144,8 +152,7 @@ def test_cheap_checks_run_before_the_model_is_loaded(tmp_path, monkeypatch, cont
     source = tmp_path / "in.csv"
     source.write_bytes(content)
     args = [str(source) if a == "SAME" else a for a in args]
-    result = runner.invoke(app, ["score", str(source), *(["-o", str(tmp_path / "out.csv")] if "-o" not in args else []),
-                                 *args])
+    result = runner.invoke(app, ["score", str(source), *(["-o", str(tmp_path / "out.csv")] if "-o" not in args else []), *args])
     assert result.exit_code == 2, result.output
     assert message in result.output and "AssertionError" not in result.output
 

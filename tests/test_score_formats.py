@@ -63,11 +63,11 @@ def test_a_format_added_to_the_table_resumes_to_the_same_bytes(tmp_path, tsv_for
     write_tsv(tmp_path / "in.tsv", TEXTS)
     score_file(tmp_path / "in.tsv", tmp_path / "whole.tsv", KeywordPredictor(), LABELS, ScoreOptions(chunk_rows=2))
     with pytest.raises(RuntimeError, match="boom"):
-        score_file(tmp_path / "in.tsv", tmp_path / "out.tsv", KeywordPredictor(fail_on_call=3), LABELS,
-                   ScoreOptions(chunk_rows=2))
+        score_file(
+            tmp_path / "in.tsv", tmp_path / "out.tsv", KeywordPredictor(fail_on_call=3), LABELS, ScoreOptions(chunk_rows=2)
+        )
     assert not (tmp_path / "out.tsv").exists()
-    score_file(tmp_path / "in.tsv", tmp_path / "out.tsv", KeywordPredictor(), LABELS, ScoreOptions(chunk_rows=2),
-               resume=True)
+    score_file(tmp_path / "in.tsv", tmp_path / "out.tsv", KeywordPredictor(), LABELS, ScoreOptions(chunk_rows=2), resume=True)
     assert (tmp_path / "out.tsv").read_bytes() == (tmp_path / "whole.tsv").read_bytes()
 
 
@@ -86,11 +86,17 @@ def test_a_format_added_to_the_table_works_on_the_command_line(tmp_path, tsv_for
 
 def test_an_unknown_suffix_is_refused_with_the_accepted_ones(tmp_path):
     (tmp_path / "in.xlsx").write_text("x")
-    with pytest.raises(InputError, match=r"in\.xlsx: unknown extension '\.xlsx'; expected one of "
-                                         r"\.csv, \.jsonl, \.parquet, \.txt or a folder of \.txt$"):
+    with pytest.raises(
+        InputError,
+        match=r"in\.xlsx: unknown extension '\.xlsx'; expected one of "
+        r"\.csv, \.jsonl, \.parquet, \.txt or a folder of \.txt$",
+    ):
         input_format(tmp_path / "in.xlsx")
-    with pytest.raises(InputError, match=r"out\.xlsx: unknown extension '\.xlsx'; expected one of "
-                                         r"\.csv, \.jsonl, \.parquet$"):
+    with pytest.raises(
+        InputError,
+        match=r"out\.xlsx: unknown extension '\.xlsx'; expected one of "
+        r"\.csv, \.jsonl, \.parquet$",
+    ):
         output_format(tmp_path / "out.xlsx")
 
 
@@ -104,5 +110,4 @@ def test_articles_are_an_input_only(tmp_path):
 
 def test_the_stage_file_formats_can_be_scored_and_written():
     assert set(TABLE_FORMATS) <= set(formats.INPUT_FORMATS) & set(formats.OUTPUT_FORMATS)
-    assert all(formats.INPUT_FORMATS[s].name == formats.OUTPUT_FORMATS[s].name == name
-               for s, name in TABLE_FORMATS.items())
+    assert all(formats.INPUT_FORMATS[s].name == formats.OUTPUT_FORMATS[s].name == name for s, name in TABLE_FORMATS.items())

@@ -62,7 +62,7 @@ def test_resume_after_the_process_is_killed(tmp_path):
     out = tmp_path / "out.csv"
     script = textwrap.dedent(f"""
         import os, signal, sys
-        sys.path.insert(0, {str(REPO / 'tests')!r})
+        sys.path.insert(0, {str(REPO / "tests")!r})
         from pathlib import Path
         from pipeline.scoring.run import ScoreOptions, score_file
         from test_score import LABELS, KeywordPredictor
@@ -87,8 +87,7 @@ def interrupted(tmp_path: Path) -> tuple[Path, Path]:
     source = write_input(tmp_path / "in.csv")
     out = tmp_path / "out.csv"
     with pytest.raises(RuntimeError):
-        score_file(source, out, KeywordPredictor(fail_on_call=3), LABELS, OPTIONS, model_uri="models:/m@champion",
-                   model_id="m-1")
+        score_file(source, out, KeywordPredictor(fail_on_call=3), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-1")
     return source, out
 
 
@@ -97,22 +96,27 @@ def test_resume_is_refused_when_the_input_changed(tmp_path):
     with source.open("a") as handle:
         handle.write("99,one more row,0\n")
     with pytest.raises(InputError, match=r"out.csv: cannot resume: the input's bytes changed; run without --resume"):
-        score_file(source, out, KeywordPredictor(), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-1",
-                   resume=True)
+        score_file(source, out, KeywordPredictor(), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-1", resume=True)
     assert not out.exists()
 
 
 def test_resume_is_refused_when_the_model_or_options_changed(tmp_path):
     source, out = interrupted(tmp_path)
     with pytest.raises(InputError, match=r"the model behind the URI changed \('m-1' -> 'm-2'\)"):
-        score_file(source, out, KeywordPredictor(), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-2",
-                   resume=True)
+        score_file(source, out, KeywordPredictor(), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-2", resume=True)
     with pytest.raises(InputError, match=r"options changed: chunk_rows 4 -> 5"):
-        score_file(source, out, KeywordPredictor(), LABELS, ScoreOptions(chunk_rows=5, max_chars=40),
-                   model_uri="models:/m@champion", model_id="m-1", resume=True)
+        score_file(
+            source,
+            out,
+            KeywordPredictor(),
+            LABELS,
+            ScoreOptions(chunk_rows=5, max_chars=40),
+            model_uri="models:/m@champion",
+            model_id="m-1",
+            resume=True,
+        )
     # a refused resume leaves the checkpoint alone: the right command still resumes
-    score_file(source, out, KeywordPredictor(), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-1",
-               resume=True)
+    score_file(source, out, KeywordPredictor(), LABELS, OPTIONS, model_uri="models:/m@champion", model_id="m-1", resume=True)
     assert len(pd.read_csv(out)) == len(TEXTS)
 
 

@@ -27,8 +27,14 @@ class PidPredictor:
         if self.fail_on is not None and (frame["text"] == self.fail_on).any():
             raise RuntimeError(f"cannot score {self.fail_on!r}")
         troops = frame["text"].str.contains("troops").to_numpy()
-        return pd.DataFrame({"stance": ["support" if t else "none" for t in troops], "confidence": 1.0,
-                             "p_support": float(os.getpid()), "p_none": troops.astype(float)})
+        return pd.DataFrame(
+            {
+                "stance": ["support" if t else "none" for t in troops],
+                "confidence": 1.0,
+                "p_support": float(os.getpid()),
+                "p_none": troops.astype(float),
+            }
+        )
 
 
 class KeywordPredictor(PidPredictor):

@@ -28,8 +28,9 @@ def bank() -> list[dict[str, str]]:
 
 
 def test_every_bank_file_keeps_the_schema(bank):
-    problems = [p for file in sorted({r["file"] for r in bank})
-                for p in validate_rows([r for r in bank if r["file"] == file], file)]
+    problems = [
+        p for file in sorted({r["file"] for r in bank}) for p in validate_rows([r for r in bank if r["file"] == file], file)
+    ]
     assert problems == []
 
 

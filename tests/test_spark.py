@@ -28,8 +28,16 @@ def test_spark_scores_like_the_local_engine(tiny_config, workdir):
     pytest.importorskip("pyspark", reason="the [spark] extra is not installed: pip install -e '.[spark]'")
     trained = runner.invoke(app, ["run", "--config", str(tiny_config)])
     assert trained.exit_code == 0, trained.output
-    texts = ["Italy will not send troops to Ukraine.", "", "It rained in Brussels.", None, "x" * 300,
-             "Sweden does not rule out sending troops.", "  ", "Troops could go only after a ceasefire."] * 4
+    texts = [
+        "Italy will not send troops to Ukraine.",
+        "",
+        "It rained in Brussels.",
+        None,
+        "x" * 300,
+        "Sweden does not rule out sending troops.",
+        "  ",
+        "Troops could go only after a ceasefire.",
+    ] * 4
     source = workdir / "sentences.parquet"
     pd.DataFrame({"sentence_id": [f"s{i}" for i in range(len(texts))], "text": texts}).to_parquet(source, row_group_size=7)
 
@@ -75,5 +83,7 @@ def test_spark_passes_the_target_column_to_a_target_aware_model(workdir):
     spark = runner.invoke(app, ["score", str(source), "-o", "spark2.parquet", "--engine", "spark", *common])
     assert spark.exit_code == 0, spark.output
     both = read_table(workdir / "spark2.parquet")
-    assert not np.allclose(both.loc[0, ["p_FAVOR", "p_AGAINST", "p_NONE"]].to_numpy(float),
-                           both.loc[1, ["p_FAVOR", "p_AGAINST", "p_NONE"]].to_numpy(float))
+    assert not np.allclose(
+        both.loc[0, ["p_FAVOR", "p_AGAINST", "p_NONE"]].to_numpy(float),
+        both.loc[1, ["p_FAVOR", "p_AGAINST", "p_NONE"]].to_numpy(float),
+    )

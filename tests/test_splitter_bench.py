@@ -20,8 +20,10 @@ def test_every_reference_paragraph_is_its_sentences_single_spaced():
 
 def test_reference_rejects_sentences_that_do_not_rebuild_the_text(tmp_path):
     path = tmp_path / "ref.jsonl"
-    rows = [{"source": "x", "text": "One. Two.", "sentences": ["One.", "Two."]},
-            {"source": "x", "text": "One. Two.", "sentences": ["One. Two"]}]
+    rows = [
+        {"source": "x", "text": "One. Two.", "sentences": ["One.", "Two."]},
+        {"source": "x", "text": "One. Two.", "sentences": ["One. Two"]},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     with pytest.raises(InputError, match=r"ref\.jsonl:2:"):
         load_reference(path)

@@ -27,7 +27,9 @@ def latest_children() -> dict[str, object]:
     experiment = client.get_experiment_by_name("tiny")
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
-    return {r.data.tags["stage"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id} | {"parent": parent}
+    return {r.data.tags["stage"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id} | {
+        "parent": parent
+    }
 
 
 def skipped(children: dict) -> list[str]:
@@ -114,8 +116,10 @@ def test_fingerprint_follows_only_the_settings_a_stage_reads(tiny_config, workdi
     base = load_config(tiny_config)
     other_model = load_config(tiny_config, ["train.tfidf_logreg.C=0.5"])
     other_labeler = load_config(tiny_config, ["label.aggregator=label_model"])
-    prints = {name: {stage: stage_cache.fingerprint(cfg, stage, "code") for stage in STAGES}
-              for name, cfg in (("base", base), ("model", other_model), ("labeler", other_labeler))}
+    prints = {
+        name: {stage: stage_cache.fingerprint(cfg, stage, "code") for stage in STAGES}
+        for name, cfg in (("base", base), ("model", other_model), ("labeler", other_labeler))
+    }
     assert prints["model"]["ingest"] == prints["base"]["ingest"] and prints["model"]["label"] == prints["base"]["label"]
     assert prints["model"]["train"] != prints["base"]["train"]
     assert prints["labeler"]["label"] != prints["base"]["label"] and prints["labeler"]["train"] == prints["base"]["train"]

@@ -11,8 +11,19 @@ from pipeline.labeling.gold import load_bank
 from pipeline.statements import COLUMNS, read_bank_file, validate_rows
 
 LABELS = ["support", "conditional", "rule_out", "none"]
-GOOD = ["x-1", "Spain will keep its soldiers at home.", "rule_out", "Pedro Sanchez", "Spain", "2025-02-17",
-        "indirect_speech", "plain", "x-p1", "", ""]
+GOOD = [
+    "x-1",
+    "Spain will keep its soldiers at home.",
+    "rule_out",
+    "Pedro Sanchez",
+    "Spain",
+    "2025-02-17",
+    "indirect_speech",
+    "plain",
+    "x-p1",
+    "",
+    "",
+]
 
 
 def write(path: Path, *rows: list[str]) -> Path:
@@ -33,13 +44,16 @@ def test_a_clean_file_loads_as_gold_with_file_scoped_ids(tmp_path):
     assert list(bank["label"]) == ["rule_out", "conditional"]
 
 
-@pytest.mark.parametrize(("column", "value", "message"), [
-    ("label", "maybe", "'maybe' is not one of"),
-    ("form", "tweet", "'tweet' is not one of"),
-    ("rule", "rule_12", "is not plain or rule_1..rule_11"),
-    ("date", "Feb 2025", "is not YYYY-MM or YYYY-MM-DD"),
-    ("actor", "", "empty"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("label", "maybe", "'maybe' is not one of"),
+        ("form", "tweet", "'tweet' is not one of"),
+        ("rule", "rule_12", "is not plain or rule_1..rule_11"),
+        ("date", "Feb 2025", "is not YYYY-MM or YYYY-MM-DD"),
+        ("actor", "", "empty"),
+    ],
+)
 def test_a_bad_value_is_named_by_file_row_and_column(tmp_path, column, value, message):
     row = list(GOOD)
     row[COLUMNS.index(column)] = value

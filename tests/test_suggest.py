@@ -14,11 +14,20 @@ LABELS = ["support", "rule_out", "none"]
 
 
 def test_conflicts_rank_before_doubt():
-    labeled = pd.DataFrame({
-        "sentence_id": ["a", "b", "c"], "doc_id": "d", "char_start": 0, "char_end": 1, "text": ["x", "y", "z"],
-        "label": ["none", "support", "none"], "confidence": [0.5, 1.0, 1.0],
-        "p_support": [0.4, 1.0, 0.0], "p_rule_out": [0.1, 0.0, 0.0], "p_none": [0.5, 0.0, 1.0],
-    })
+    labeled = pd.DataFrame(
+        {
+            "sentence_id": ["a", "b", "c"],
+            "doc_id": "d",
+            "char_start": 0,
+            "char_end": 1,
+            "text": ["x", "y", "z"],
+            "label": ["none", "support", "none"],
+            "confidence": [0.5, 1.0, 1.0],
+            "p_support": [0.4, 1.0, 0.0],
+            "p_rule_out": [0.1, 0.0, 0.0],
+            "p_none": [0.5, 0.0, 1.0],
+        }
+    )
     votes = np.array([[2, -1], [0, 1], [2, 2]])  # b: two functions disagree
     ranked = rank_for_labeling(labeled, votes, ["f", "g"], LABELS, n=3)
     assert list(ranked["sentence_id"]) == ["b", "a", "c"]
@@ -51,13 +60,15 @@ def test_suggest_then_merge_round_trip(tiny_config, workdir):
 
 def test_merge_refuses_bad_labels_and_test_articles(tiny_config, workdir):
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
-    bad = pd.DataFrame({"doc_id": ["a3"], "text": ["Several media outlets reported on the talks, citing officials."],
-                        "label": ["maybe"]})
+    bad = pd.DataFrame(
+        {"doc_id": ["a3"], "text": ["Several media outlets reported on the talks, citing officials."], "label": ["maybe"]}
+    )
     bad.to_csv(workdir / "bad.csv", index=False)
     result = runner.invoke(app, ["label", "--config", str(tiny_config), "--gold", "bad.csv"])
     assert result.exit_code == 2 and "bad.csv row 2: label 'maybe'" in result.output
-    leak = pd.DataFrame({"doc_id": ["t1"], "text": ["Talks on the aid package continued in Brussels on Tuesday."],
-                         "label": ["none"]})
+    leak = pd.DataFrame(
+        {"doc_id": ["t1"], "text": ["Talks on the aid package continued in Brussels on Tuesday."], "label": ["none"]}
+    )
     leak.to_csv(workdir / "leak.csv", index=False)
     before = (workdir / "corpus" / "dev.csv").read_text()
     result = runner.invoke(app, ["label", "--config", str(tiny_config), "--gold", "leak.csv"])
@@ -72,19 +83,31 @@ MINE_LABELS = ["support", "rule_out", "none"]
 
 
 def test_confident_misses_are_the_confident_nones_nearest_to_known_stance_sentences():
-    candidates = pd.DataFrame({
-        "sentence_id": ["a", "b", "c", "d", "e"], "doc_id": "d", "char_start": 0, "char_end": 1,
-        "text": ["near miss", "far none", "unsure none", "said stance", "Known stance"],
-        "label": "none", "confidence": 1.0})
-    probs = np.array([[0.05, 0.05, 0.90],   # a: confident none, close to a known sentence
-                      [0.02, 0.02, 0.96],   # b: confident none, far from them
-                      [0.30, 0.10, 0.60],   # c: none, but not confident enough
-                      [0.10, 0.80, 0.10],   # d: the model already calls it a stance
-                      [0.01, 0.01, 0.98]])  # e: the known sentence itself
+    candidates = pd.DataFrame(
+        {
+            "sentence_id": ["a", "b", "c", "d", "e"],
+            "doc_id": "d",
+            "char_start": 0,
+            "char_end": 1,
+            "text": ["near miss", "far none", "unsure none", "said stance", "Known stance"],
+            "label": "none",
+            "confidence": 1.0,
+        }
+    )
+    probs = np.array(
+        [
+            [0.05, 0.05, 0.90],  # a: confident none, close to a known sentence
+            [0.02, 0.02, 0.96],  # b: confident none, far from them
+            [0.30, 0.10, 0.60],  # c: none, but not confident enough
+            [0.10, 0.80, 0.10],  # d: the model already calls it a stance
+            [0.01, 0.01, 0.98],
+        ]
+    )  # e: the known sentence itself
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     known = np.array([[1.0, 0.0], [0.8, 0.6]])
-    ranked = rank_confident_misses(candidates, probs, MINE_LABELS, "none", vectors, known,
-                                   ["known stance", "another"], n=5, min_none_confidence=0.8)
+    ranked = rank_confident_misses(
+        candidates, probs, MINE_LABELS, "none", vectors, known, ["known stance", "another"], n=5, min_none_confidence=0.8
+    )
     assert list(ranked["sentence_id"]) == ["a", "b"]
     assert ranked.loc[0, "similar_to"] == "known stance" and ranked.loc[0, "similarity"] == 1.0
     assert ranked.loc[1, "similar_to"] == "another" and abs(ranked.loc[1, "similarity"] - 0.6) < 1e-9
@@ -105,30 +128,62 @@ def label_studio_export(tasks: list[dict], choices: list[list[str] | None], path
     for number, (task, choice) in enumerate(zip(tasks, choices), 1):
         annotations = []
         if choice is not None:
-            annotations.append({
-                "id": 1000 + number, "completed_by": 1, "was_cancelled": False, "ground_truth": False,
-                "created_at": "2026-11-30T10:00:00.000000Z", "updated_at": "2026-11-30T10:00:05.000000Z",
-                "lead_time": 4.2, "result_count": 0, "task": number, "project": 3,
-                "result": [{"id": f"r{number}", "from_name": "stance", "to_name": "text", "type": "choices",
-                            "origin": "manual", "value": {"choices": choice}}]})
-        exported.append({"id": number, "data": task["data"], "annotations": annotations,
-                         "predictions": task.get("predictions", []), "drafts": [], "meta": {},
-                         "created_at": "2026-11-30T09:00:00.000000Z", "updated_at": "2026-11-30T10:00:05.000000Z",
-                         "inner_id": number, "total_annotations": len(annotations), "cancelled_annotations": 0,
-                         "total_predictions": 1, "project": 3, "updated_by": 1, "file_upload": "tasks.json"})
+            annotations.append(
+                {
+                    "id": 1000 + number,
+                    "completed_by": 1,
+                    "was_cancelled": False,
+                    "ground_truth": False,
+                    "created_at": "2026-11-30T10:00:00.000000Z",
+                    "updated_at": "2026-11-30T10:00:05.000000Z",
+                    "lead_time": 4.2,
+                    "result_count": 0,
+                    "task": number,
+                    "project": 3,
+                    "result": [
+                        {
+                            "id": f"r{number}",
+                            "from_name": "stance",
+                            "to_name": "text",
+                            "type": "choices",
+                            "origin": "manual",
+                            "value": {"choices": choice},
+                        }
+                    ],
+                }
+            )
+        exported.append(
+            {
+                "id": number,
+                "data": task["data"],
+                "annotations": annotations,
+                "predictions": task.get("predictions", []),
+                "drafts": [],
+                "meta": {},
+                "created_at": "2026-11-30T09:00:00.000000Z",
+                "updated_at": "2026-11-30T10:00:05.000000Z",
+                "inner_id": number,
+                "total_annotations": len(annotations),
+                "cancelled_annotations": 0,
+                "total_predictions": 1,
+                "project": 3,
+                "updated_by": 1,
+                "file_upload": "tasks.json",
+            }
+        )
     path.write_text(json.dumps(exported), encoding="utf-8")
 
 
 def test_label_studio_tasks_round_trip_into_gold(tiny_config, workdir):
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
-    result = runner.invoke(app, ["suggest", "--config", str(tiny_config), "--n", "4", "--format", "label-studio",
-                                 "--output", "tasks.json"])
+    result = runner.invoke(
+        app, ["suggest", "--config", str(tiny_config), "--n", "4", "--format", "label-studio", "--output", "tasks.json"]
+    )
     assert result.exit_code == 0, result.output
     tasks = json.loads((workdir / "tasks.json").read_text(encoding="utf-8"))
     assert len(tasks) == 4
     prediction = tasks[0]["predictions"][0]["result"][0]
-    assert prediction["type"] == "choices" and prediction["value"]["choices"][0] in ("support", "conditional",
-                                                                                     "rule_out", "none")
+    assert prediction["type"] == "choices" and prediction["value"]["choices"][0] in ("support", "conditional", "rule_out", "none")
     interface = (workdir / "tasks.label_config.xml").read_text(encoding="utf-8")
     assert '<Choices name="stance" toName="text"' in interface and '<Choice value="rule_out"/>' in interface
     assert interface == label_config(["support", "conditional", "rule_out", "none"])
@@ -177,8 +232,22 @@ def test_suggest_similar_to_exports_confident_nones_near_the_given_sentences(tin
     assert runner.invoke(app, ["run", "--config", str(tiny_config)]).exit_code == 0
     known = workdir / "known.csv"
     pd.DataFrame({"text": ["Poland rules out sending its soldiers to Ukraine."]}).to_csv(known, index=False)
-    result = runner.invoke(app, ["suggest", "--config", str(tiny_config), "--similar-to", str(known), "--n", "3",
-                                 "--min-none-confidence", "0.3", "--output", "misses.csv"])
+    result = runner.invoke(
+        app,
+        [
+            "suggest",
+            "--config",
+            str(tiny_config),
+            "--similar-to",
+            str(known),
+            "--n",
+            "3",
+            "--min-none-confidence",
+            "0.3",
+            "--output",
+            "misses.csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     misses = read_table(workdir / "misses.csv")
     assert 0 < len(misses) <= 3

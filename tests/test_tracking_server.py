@@ -46,8 +46,9 @@ def test_runs_metrics_artifacts_and_model_versions_reach_the_server(logged_serve
     assert (baseline.data.params["train.tfidf_logreg.C"], weak.data.params["train.tfidf_logreg.C"]) == ("4.0", "0.0001")
 
     # artifacts went through the server's proxy into its artifact folder
-    evaluate = next(c for c in children if c.data.tags["stage"] == "evaluate"
-                    and c.data.tags["mlflow.parentRunId"] == baseline.info.run_id)
+    evaluate = next(
+        c for c in children if c.data.tags["stage"] == "evaluate" and c.data.tags["mlflow.parentRunId"] == baseline.info.run_id
+    )
     assert evaluate.info.artifact_uri.startswith("mlflow-artifacts:")
     listed = {Path(a.path).name for a in client.list_artifacts(evaluate.info.run_id, "evaluation")}
     assert {"confusion_matrix.png", "calibration.png", "metrics.json", "misclassified.csv"} <= listed
@@ -66,8 +67,9 @@ def test_runs_metrics_artifacts_and_model_versions_reach_the_server(logged_serve
 
 
 def test_server_keeps_its_host_check_on(logged_server):
-    request = urllib.request.Request(f"{logged_server.server.url}/api/2.0/mlflow/experiments/search?max_results=1",
-                                     headers={"Host": "attacker.example"})
+    request = urllib.request.Request(
+        f"{logged_server.server.url}/api/2.0/mlflow/experiments/search?max_results=1", headers={"Host": "attacker.example"}
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
@@ -111,8 +113,9 @@ def test_stance_ui_serves_the_configured_store_on_localhost(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with background(stance_command("ui", "--port", str(port)), url, tmp_path / "ui.log", tmp_path, quiet_env(store)):
-        with urllib.request.urlopen(f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=ui-check",
-                                    timeout=10) as response:
+        with urllib.request.urlopen(
+            f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=ui-check", timeout=10
+        ) as response:
             assert f'"experiment_id": "{experiment_id}"' in response.read().decode().replace('":"', '": "')
         with urllib.request.urlopen(url, timeout=10) as response:
             assert "<html" in response.read().decode().lower()
@@ -129,5 +132,6 @@ def test_ui_with_a_server_uri_points_at_the_server(tmp_path):
     closed = f"http://127.0.0.1:{free_port()}"
     result = run_stance(tmp_path, closed, "ui", timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: MLFLOW_TRACKING_URI={closed} is a tracking server: open it in a browser, "
-                                     "no `stance ui` needed")
+    assert result.stderr.strip() == (
+        f"error: MLFLOW_TRACKING_URI={closed} is a tracking server: open it in a browser, no `stance ui` needed"
+    )

@@ -66,17 +66,22 @@ def sources_config(workdir: Path) -> Path:
     paths = write_corpus(workdir / "corpus")
     bank = write_bank(workdir / "statements")
     challenge = workdir / "challenge.csv"
-    pd.DataFrame({"doc_id": [f"c{i}" for i in range(len(CHALLENGE))], "text": [t for t, _ in CHALLENGE],
-                  "label": [label for _, label in CHALLENGE]}).to_csv(challenge, index=False)
+    pd.DataFrame(
+        {
+            "doc_id": [f"c{i}" for i in range(len(CHALLENGE))],
+            "text": [t for t, _ in CHALLENGE],
+            "label": [label for _, label in CHALLENGE],
+        }
+    ).to_csv(challenge, index=False)
     (workdir / "suite.yaml").write_text(SUITE)
     extra = f"""train:
   extra_gold:
     - {{name: statements, path: {bank}}}
-    - {{name: elsewhere, path: {workdir / 'absent.csv'}, optional: true}}
+    - {{name: elsewhere, path: {workdir / "absent.csv"}, optional: true}}
 evaluate:
   extra_sets:
     - {{name: challenge, path: {challenge}}}
-  behaviour: {workdir / 'suite.yaml'}
+  behaviour: {workdir / "suite.yaml"}
 """
     return write_config(workdir, paths, extra=extra)
 
@@ -86,8 +91,11 @@ def test_run_trains_on_every_source_and_scores_the_evaluation_sets(sources_confi
     assert result.exit_code == 0, result.output
     assert "optional gold set 'elsewhere' is skipped" in " ".join(result.output.split())
     client = MlflowClient()
-    parent = next(r for r in client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
-                  if "mlflow.parentRunId" not in r.data.tags)
+    parent = next(
+        r
+        for r in client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+        if "mlflow.parentRunId" not in r.data.tags
+    )
     metrics = parent.data.metrics
     # the bank row that is also a challenge sentence is left out: 4 of 5 bank rows train
     assert metrics["train_rows_source_statements"] == 4
@@ -96,8 +104,14 @@ def test_run_trains_on_every_source_and_scores_the_evaluation_sets(sources_confi
     assert set(sources) == {"corpus_weak", "corpus_gold", "statements"}  # not the articles' own `source` field
     assert sum(sources.values()) == metrics["train_rows"]
     assert metrics["challenge_rows"] == 4
-    for name in ("challenge_macro_f1", "challenge_f1_support", "challenge_recall_rule_out",
-                 "behaviour_pass_rate", "behaviour_mft_pass_rate", "behaviour_inv_country_pass_rate"):
+    for name in (
+        "challenge_macro_f1",
+        "challenge_f1_support",
+        "challenge_recall_rule_out",
+        "behaviour_pass_rate",
+        "behaviour_mft_pass_rate",
+        "behaviour_inv_country_pass_rate",
+    ):
         assert name in metrics, name
     assert metrics["behaviour_cases"] == 3 + 1
     assert parent.data.tags["data.eval.challenge.digest"] and parent.data.tags["data.extra_gold.statements.digest"]
@@ -109,10 +123,13 @@ def test_run_trains_on_every_source_and_scores_the_evaluation_sets(sources_confi
     assert "## Evaluation on `challenge`" in card and "## Behavioural tests" in card and "`statements` 4" in card
 
 
-@pytest.mark.parametrize(("file", "addition"), [
-    ("challenge.csv", "c9,Greece will keep its troops at home.,rule_out\n"),
-    ("suite.yaml", "      - {text: \"{country} will never send troops to Ukraine.\", label: rule_out}\n"),
-])
+@pytest.mark.parametrize(
+    ("file", "addition"),
+    [
+        ("challenge.csv", "c9,Greece will keep its troops at home.,rule_out\n"),
+        ("suite.yaml", '      - {text: "{country} will never send troops to Ukraine.", label: rule_out}\n'),
+    ],
+)
 def test_a_changed_evaluation_set_reruns_train_and_evaluate(sources_config, workdir, file, addition):
     """Both stages read it: evaluate scores it, train holds its sentences out (the leak guard)."""
     assert runner.invoke(app, ["run", "--config", str(sources_config)]).exit_code == 0
@@ -126,23 +143,43 @@ def test_a_changed_evaluation_set_reruns_train_and_evaluate(sources_config, work
     client = MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], order_by=["start_time DESC"])
     latest = runs[0].info.run_id if "mlflow.parentRunId" not in runs[0].data.tags else runs[0].data.tags["mlflow.parentRunId"]
-    skipped = sorted(r.data.tags["stage"] for r in runs
-                     if r.data.tags.get("mlflow.parentRunId") == latest and r.data.tags.get("skipped") == "true")
+    skipped = sorted(
+        r.data.tags["stage"]
+        for r in runs
+        if r.data.tags.get("mlflow.parentRunId") == latest and r.data.tags.get("skipped") == "true"
+    )
     assert skipped == ["ingest", "label"]
 
 
 def test_a_required_set_that_is_missing_fails_before_any_run(sources_config, workdir):
-    result = runner.invoke(app, ["run", "--config", str(sources_config), "--set",
-                                 f"evaluate.extra_sets=[{{name: challenge, path: {workdir / 'nope.csv'}}}]"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--config",
+            str(sources_config),
+            "--set",
+            f"evaluate.extra_sets=[{{name: challenge, path: {workdir / 'nope.csv'}}}]",
+        ],
+    )
     assert result.exit_code == 2
     assert "nope.csv: gold set 'challenge' not found" in result.output
     assert not (workdir / "interim").exists()
 
 
 def test_training_rows_drop_a_sentence_sharing_eight_words_with_an_evaluation_sentence():
-    labeled = pd.DataFrame({"doc_id": ["a", "a", "b"], "label": ["support", "none", "rule_out"], "label_source": "weak",
-                            "text": ["Leaders of the coalition of the willing met in Paris on Thursday to plan.",
-                                     "It rained in Paris.", "Spain will not send troops."]})
+    labeled = pd.DataFrame(
+        {
+            "doc_id": ["a", "a", "b"],
+            "label": ["support", "none", "rule_out"],
+            "label_source": "weak",
+            "text": [
+                "Leaders of the coalition of the willing met in Paris on Thursday to plan.",
+                "It rained in Paris.",
+                "Spain will not send troops.",
+            ],
+        }
+    )
     challenge = pd.DataFrame({"text": ["Officials said the coalition of the willing met in Paris on Thursday."]})
     kept = training_rows(labeled, None, include_gold_dev=True, held_out=[challenge])
     assert list(kept["text"]) == ["It rained in Paris.", "Spain will not send troops."]
@@ -152,27 +189,49 @@ def test_training_rows_drop_a_sentence_sharing_eight_words_with_an_evaluation_se
 
 
 def test_training_rows_never_keep_a_gold_test_sentence_quoted_in_another_article():
-    labeled = pd.DataFrame({"doc_id": ["a", "b"], "label": ["rule_out", "none"], "label_source": "weak",
-                            "text": ["Spain  will NOT deploy soldiers to Ukraine, the defence minister said.", "Rain."]})
-    test = pd.DataFrame({"doc_id": ["t"], "text": ["Spain will not deploy soldiers to Ukraine, the defence minister said."],
-                         "label": ["rule_out"]})
+    labeled = pd.DataFrame(
+        {
+            "doc_id": ["a", "b"],
+            "label": ["rule_out", "none"],
+            "label_source": "weak",
+            "text": ["Spain  will NOT deploy soldiers to Ukraine, the defence minister said.", "Rain."],
+        }
+    )
+    test = pd.DataFrame(
+        {
+            "doc_id": ["t"],
+            "text": ["Spain will not deploy soldiers to Ukraine, the defence minister said."],
+            "label": ["rule_out"],
+        }
+    )
     assert list(training_rows(labeled, test, include_gold_dev=True)["text"]) == ["Rain."]
     assert not HeldOutText.of(test).overlaps(pd.Series(["Rain."])).any()
 
 
 def test_source_metrics_give_rows_and_shares():
     rows = pd.DataFrame({"train_source": ["statements", "statements", "corpus_weak", "real_dev"]})
-    assert source_metrics(rows) == {"train_rows_source_statements": 2.0, "train_rows_source_corpus_weak": 1.0,
-                                    "train_rows_source_real_dev": 1.0, "train_share_source_statements": 0.5,
-                                    "train_share_source_corpus_weak": 0.25, "train_share_source_real_dev": 0.25}
+    assert source_metrics(rows) == {
+        "train_rows_source_statements": 2.0,
+        "train_rows_source_corpus_weak": 1.0,
+        "train_rows_source_real_dev": 1.0,
+        "train_share_source_statements": 0.5,
+        "train_share_source_corpus_weak": 0.25,
+        "train_share_source_real_dev": 0.25,
+    }
 
 
 def test_a_required_gold_set_that_is_absent_is_an_error_and_an_optional_one_is_skipped(workdir):
-    config = load_config(write_config(workdir, write_corpus(workdir / "corpus"), extra=f"""train:
+    config = load_config(
+        write_config(
+            workdir,
+            write_corpus(workdir / "corpus"),
+            extra=f"""train:
   extra_gold:
-    - {{path: {workdir / 'gone.csv'}}}
-    - {{name: maybe, path: {workdir / 'gone.csv'}, optional: true}}
-"""))
+    - {{path: {workdir / "gone.csv"}}}
+    - {{name: maybe, path: {workdir / "gone.csv"}, optional: true}}
+""",
+        )
+    )
     required, optional = config.train.extra_gold
     assert required.set_name == "gone"
     with pytest.raises(InputError, match="gone.csv: gold set 'gone' not found"):
@@ -184,7 +243,10 @@ def test_a_missing_optional_set_is_reported_once_per_run(tiny_config, workdir, m
     """The checks, the train stage and the evaluate stage each load the sets; the warning
     about a missing optional one comes once."""
     monkeypatch.setenv("COLUMNS", "300")  # one log record, one line
-    config = tiny_config.read_text() + "\nevaluate:\n  extra_sets:\n    - name: absent\n      path: nowhere.csv\n      optional: true\n"
+    config = (
+        tiny_config.read_text()
+        + "\nevaluate:\n  extra_sets:\n    - name: absent\n      path: nowhere.csv\n      optional: true\n"
+    )
     tiny_config.write_text(config)
     result = runner.invoke(app, ["run", "--config", str(tiny_config)])
     assert result.exit_code == 0, result.output

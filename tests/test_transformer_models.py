@@ -38,6 +38,7 @@ TARGETS = ["rule_out", "conditional", "none", "support", "rule_out", "none", "su
 
 # --------------------------------------------------------------- weights (no loading)
 
+
 def test_missing_model_dir_names_the_package(tmp_path):
     with pytest.raises(ModelError, match=WEIGHTS_PACKAGE) as caught:
         resolve_model_dir(str(tmp_path / "no-such-model"))
@@ -65,6 +66,7 @@ def test_training_a_model_from_a_missing_folder_fails_before_loading(tmp_path):
 
 
 # ------------------------------------------------------------ batching (no loading)
+
 
 def test_length_sorted_batches_restore_input_order():
     texts = ["a b c d e", "a", "a b c", "a b", "a b c d e f g", "a b c d"]
@@ -106,6 +108,7 @@ def test_bucketed_batches_cover_every_row_once_in_a_seeded_order():
 
 
 # ------------------------------------------------------------ training inputs (no loading)
+
 
 def test_soft_targets_are_normalized_and_fall_back_to_the_label():
     probs = np.array([[2.0, 2.0, 0.0, 0.0], [np.nan, 0, 0, 0], [0, 0, 0, 0]])
@@ -162,6 +165,7 @@ def test_transformer_requirements_pin_a_pypi_torch():
 
 
 # ---------------------------------------------------------------- real weights (slow)
+
 
 def tiny_finetune(**changes) -> FinetuneConfig:
     return FinetuneConfig(**{"epochs": 1, "batch_size": 4, "max_length": 32, "inference_batch_size": 3, **changes})

@@ -20,8 +20,9 @@ class StanceClassifier(Protocol):
 
     labels: list[str]
 
-    def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
-            dev: pd.DataFrame | None = None) -> "StanceClassifier": ...
+    def fit(
+        self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None, dev: pd.DataFrame | None = None
+    ) -> "StanceClassifier": ...
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -55,10 +56,12 @@ def predictions_frame(probs: np.ndarray, labels: Sequence[str], thresholds: dict
     ``review`` column: ``accept`` when the predicted label's probability reaches its
     threshold, else ``review``."""
     best = probs.argmax(axis=1) if len(probs) else np.array([], dtype=int)
-    frame = pd.DataFrame({
-        "stance": [labels[i] for i in best],
-        "confidence": probs.max(axis=1) if len(probs) else np.array([], dtype=float),
-    })
+    frame = pd.DataFrame(
+        {
+            "stance": [labels[i] for i in best],
+            "confidence": probs.max(axis=1) if len(probs) else np.array([], dtype=float),
+        }
+    )
     for j, label in enumerate(labels):
         frame[f"p_{label}"] = probs[:, j] if len(probs) else np.array([], dtype=float)
     if thresholds:

@@ -43,10 +43,12 @@ class CalibratedClassifier:
         self.model.save(folder / "model")
         write_manifest(folder, self.kind, self.labels, inner=self.inner_kind)
         (folder / CALIBRATION_FILE).write_text(
-            json.dumps({"calibrator": self.calibrator.as_dict(), "thresholds": self.thresholds}, indent=2), encoding="utf-8")
+            json.dumps({"calibrator": self.calibrator.as_dict(), "thresholds": self.thresholds}, indent=2), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "CalibratedClassifier":
         saved = json.loads((folder / CALIBRATION_FILE).read_text(encoding="utf-8"))
-        return cls(registry.load_bundle(folder / "model"), Calibrator.from_dict(saved["calibrator"]),
-                   saved.get("thresholds") or {})
+        return cls(
+            registry.load_bundle(folder / "model"), Calibrator.from_dict(saved["calibrator"]), saved.get("thresholds") or {}
+        )

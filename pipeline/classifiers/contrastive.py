@@ -45,8 +45,9 @@ def contrastive_pairs(labels: Sequence[str], iterations: int, rng: np.random.Gen
     return out[rng.permutation(len(out))]
 
 
-def contrastive_finetune(model_dir: Path, texts: Sequence[str], labels: Sequence[str], settings: EmbedLogregConfig,
-                         seed: int, out_dir: Path) -> Path:
+def contrastive_finetune(
+    model_dir: Path, texts: Sequence[str], labels: Sequence[str], settings: EmbedLogregConfig, seed: int, out_dir: Path
+) -> Path:
     """Tune the encoder in ``model_dir`` on ``texts`` / ``labels`` and save it (weights and
     tokenizer) to ``out_dir``, which is returned. The word-embedding matrix stays frozen."""
     import torch
@@ -61,12 +62,13 @@ def contrastive_finetune(model_dir: Path, texts: Sequence[str], labels: Sequence
         parameter.requires_grad_("word_embeddings" not in name)
     tokenized = Tokenized(tokenizer, list(texts), settings.max_length)
     pairs = contrastive_pairs(labels, settings.contrastive_iterations, rng)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=settings.contrastive_learning_rate, foreach=True)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=settings.contrastive_learning_rate, foreach=True
+    )
     started, losses = time.perf_counter(), []
     model.train()
     for start in range(0, len(pairs), settings.contrastive_batch_size):
-        chunk = pairs[start:start + settings.contrastive_batch_size]
+        chunk = pairs[start : start + settings.contrastive_batch_size]
         left = mean_pooled(model, tokenized.batch(chunk[:, 0].astype(int)))
         right = mean_pooled(model, tokenized.batch(chunk[:, 1].astype(int)))
         similarity = (left * right).sum(dim=-1)  # both L2-normalized: the cosine
@@ -76,8 +78,12 @@ def contrastive_finetune(model_dir: Path, texts: Sequence[str], labels: Sequence
         optimizer.step()
         losses.append(float(loss.detach()))
     model.eval()
-    log.info("contrastive fine-tuning: %d pairs in %.1fs, mean loss %.4f", len(pairs), time.perf_counter() - started,
-             float(np.mean(losses)) if losses else float("nan"))
+    log.info(
+        "contrastive fine-tuning: %d pairs in %.1fs, mean loss %.4f",
+        len(pairs),
+        time.perf_counter() - started,
+        float(np.mean(losses)) if losses else float("nan"),
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))

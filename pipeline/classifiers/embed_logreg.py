@@ -50,23 +50,33 @@ class EmbedLogreg:
         assert self.model_dir_ is not None, "fit or load the model first"
         settings = self.settings
         cache_dir = Path(settings.cache_dir) if cache and settings.cache_dir else None
-        return embed_texts(list(texts), self.model_dir_, settings.inference_batch_size, cache_dir,
-                           max_length=settings.max_length, quantize=settings.quantize, num_threads=settings.num_threads,
-                           runtime_name=settings.runtime)
+        return embed_texts(
+            list(texts),
+            self.model_dir_,
+            settings.inference_batch_size,
+            cache_dir,
+            max_length=settings.max_length,
+            quantize=settings.quantize,
+            num_threads=settings.num_threads,
+            runtime_name=settings.runtime,
+        )
 
-    def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
-            dev: pd.DataFrame | None = None) -> "EmbedLogreg":
+    def fit(
+        self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None, dev: pd.DataFrame | None = None
+    ) -> "EmbedLogreg":
         self.model_dir_ = resolve_model_dir(self.settings.model_dir)
         tuned = self.settings.contrastive_iterations > 0
         if tuned:  # SetFit: tune the encoder first; its vectors are new, so they are not cached
             from pipeline.classifiers.contrastive import contrastive_finetune
 
             self._tuned_dir = tempfile.TemporaryDirectory(prefix="stance-setfit-")
-            self.model_dir_ = contrastive_finetune(self.model_dir_, list(texts), list(targets), self.settings,
-                                                   self.seed, Path(self._tuned_dir.name))
+            self.model_dir_ = contrastive_finetune(
+                self.model_dir_, list(texts), list(targets), self.settings, self.seed, Path(self._tuned_dir.name)
+            )
         features = self._embed(texts, cache=not tuned)
-        self.classifier_ = LogisticRegression(C=self.settings.C, class_weight=self.settings.class_weight,
-                                              max_iter=self.settings.max_iter, random_state=self.seed)
+        self.classifier_ = LogisticRegression(
+            C=self.settings.C, class_weight=self.settings.class_weight, max_iter=self.settings.max_iter, random_state=self.seed
+        )
         self.classifier_.fit(features, list(targets), sample_weight=weights)
         return self
 
@@ -82,11 +92,9 @@ class EmbedLogreg:
 
     def save(self, folder: Path) -> None:
         assert self.model_dir_ is not None and self.classifier_ is not None, "fit the model first"
-        write_manifest(folder, self.kind, self.labels, seed=self.seed, settings=self.settings.model_dump(),
-                       encoder=ENCODER_DIR)
+        write_manifest(folder, self.kind, self.labels, seed=self.seed, settings=self.settings.model_dump(), encoder=ENCODER_DIR)
         copy_model_files(self.model_dir_, folder / ENCODER_DIR)
         joblib.dump(self.classifier_, folder / MODEL_FILE)
-
 
     @classmethod
     def from_config(cls, config: Config) -> "EmbedLogreg":

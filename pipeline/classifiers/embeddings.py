@@ -54,8 +54,14 @@ def mean_pooled(model: "torch.nn.Module", batch: dict) -> "torch.Tensor":
 class SentenceEncoder:
     """A transformer encoder that turns texts into L2-normalized mean-pooled vectors."""
 
-    def __init__(self, model_dir: Path, max_length: int = 128, quantize: bool = False,
-                 runtime_name: Runtime = "torch", num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        max_length: int = 128,
+        quantize: bool = False,
+        runtime_name: Runtime = "torch",
+        num_threads: int | None = None,
+    ) -> None:
         from transformers import AutoModel
 
         check_model_dir(model_dir)
@@ -63,8 +69,14 @@ class SentenceEncoder:
         self.max_length = max_length
         self.tokenizer = load_tokenizer(model_dir)
         model = load_pretrained(AutoModel, model_dir)
-        self.forward = runtime.serving_forward(model, mean_pooled, runtime.example_batch(self.tokenizer),
-                                               runtime=runtime_name, quantize=quantize, num_threads=num_threads)
+        self.forward = runtime.serving_forward(
+            model,
+            mean_pooled,
+            runtime.example_batch(self.tokenizer),
+            runtime=runtime_name,
+            quantize=quantize,
+            num_threads=num_threads,
+        )
         self.dimension = int(model.config.hidden_size)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -74,8 +86,9 @@ class SentenceEncoder:
 
 
 @functools.lru_cache(maxsize=4)
-def cached_encoder(model_dir: str, max_length: int, quantize: bool, runtime_name: Runtime = "torch",
-                   num_threads: int | None = None) -> SentenceEncoder:
+def cached_encoder(
+    model_dir: str, max_length: int, quantize: bool, runtime_name: Runtime = "torch", num_threads: int | None = None
+) -> SentenceEncoder:
     """One loaded encoder per (folder, settings) per process: loading takes seconds."""
     return SentenceEncoder(Path(model_dir), max_length, quantize, runtime_name, num_threads)
 
@@ -102,7 +115,7 @@ class EmbeddingCache:
         with self._connect() as db:
             unique = list(dict.fromkeys(keys))
             for start in range(0, len(unique), 500):
-                chunk = unique[start:start + 500]
+                chunk = unique[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for key, blob in db.execute(f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", chunk):
                     found[key] = np.frombuffer(blob, dtype=np.float32)
@@ -110,8 +123,10 @@ class EmbeddingCache:
 
     def put(self, items: dict[str, np.ndarray]) -> None:
         with self._connect() as db:
-            db.executemany("INSERT OR REPLACE INTO embeddings (key, vector) VALUES (?, ?)",
-                           [(key, np.asarray(vector, dtype=np.float32).tobytes()) for key, vector in items.items()])
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings (key, vector) VALUES (?, ?)",
+                [(key, np.asarray(vector, dtype=np.float32).tobytes()) for key, vector in items.items()],
+            )
 
     def __len__(self) -> int:
         with self._connect() as db:
@@ -125,9 +140,17 @@ def cache_path(cache_dir: Path, model_dir: Path, max_length: int, quantize: bool
     return cache_dir / "embeddings" / f"{model_digest(model_dir)}-L{max_length}{suffix}.sqlite"
 
 
-def embed_texts(texts: list[str], model_dir: Path, batch_size: int = 64, cache_dir: Path | None = None, *,
-                max_length: int = 128, quantize: bool = False, num_threads: int | None = None,
-                runtime_name: Runtime = "torch") -> np.ndarray:
+def embed_texts(
+    texts: list[str],
+    model_dir: Path,
+    batch_size: int = 64,
+    cache_dir: Path | None = None,
+    *,
+    max_length: int = 128,
+    quantize: bool = False,
+    num_threads: int | None = None,
+    runtime_name: Runtime = "torch",
+) -> np.ndarray:
     """L2-normalized mean-pooled float32 embeddings of ``texts``, one row each, in input order.
 
     With ``cache_dir``, only texts missing from the cache are embedded (and then stored).
@@ -138,8 +161,11 @@ def embed_texts(texts: list[str], model_dir: Path, batch_size: int = 64, cache_d
     encoder_key = (str(model_dir), max_length, quantize, runtime_name, num_threads)
     if not texts:
         return np.zeros((0, cached_encoder(*encoder_key).dimension), dtype=np.float32)
-    cache = (EmbeddingCache(cache_path(Path(cache_dir), model_dir, max_length, quantize, runtime_name))
-             if cache_dir is not None else None)
+    cache = (
+        EmbeddingCache(cache_path(Path(cache_dir), model_dir, max_length, quantize, runtime_name))
+        if cache_dir is not None
+        else None
+    )
     keys = [text_key(text) for text in texts]
     known = cache.get(keys) if cache is not None else {}
     missing = list(dict.fromkeys(text for text, key in zip(texts, keys) if key not in known))

@@ -37,8 +37,14 @@ class EnsembleClassifier:
         total = float(sum(weights))
         self.weights = [float(w) / total for w in weights]
 
-    def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
-            dev: pd.DataFrame | None = None, probabilities: np.ndarray | None = None) -> "EnsembleClassifier":
+    def fit(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str],
+        weights: np.ndarray | None = None,
+        dev: pd.DataFrame | None = None,
+        probabilities: np.ndarray | None = None,
+    ) -> "EnsembleClassifier":
         for member in self.members:
             soft = {"probabilities": probabilities} if registry.of(member).soft_targets else {}
             member.fit(texts, targets, weights=weights, dev=dev, **soft)
@@ -58,8 +64,7 @@ class EnsembleClassifier:
         """Each member built as it would be alone, from its own config section."""
         settings = registry.settings(config, cls.kind)
         assert isinstance(settings, EnsembleConfig)
-        return cls(config.labels, [registry.build(config, kind) for kind in settings.members],
-                   settings.normalized_weights())
+        return cls(config.labels, [registry.build(config, kind) for kind in settings.members], settings.normalized_weights())
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "EnsembleClassifier":

@@ -73,8 +73,7 @@ def balanced_weights(targets: Sequence[str]) -> np.ndarray:
     return np.array([per_class[t] for t in targets], dtype=np.float64)
 
 
-def early_stopping_split(texts: Sequence[str], dev: pd.DataFrame, fraction: float,
-                         seed: int) -> tuple[np.ndarray, pd.DataFrame]:
+def early_stopping_split(texts: Sequence[str], dev: pd.DataFrame, fraction: float, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Which training rows to keep, and the dev rows to stop on.
 
     When dev sentences are also training rows (gold dev used for training), a seeded
@@ -127,15 +126,24 @@ class FinetuneClassifier:
         self._serving: "Callable[[dict], torch.Tensor] | None" = None
 
     # ----------------------------------------------------------------- training
-    def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
-            dev: pd.DataFrame | None = None, probabilities: np.ndarray | None = None) -> "FinetuneClassifier":
+    def fit(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str],
+        weights: np.ndarray | None = None,
+        dev: pd.DataFrame | None = None,
+        probabilities: np.ndarray | None = None,
+    ) -> "FinetuneClassifier":
         """Fine-tune from the configured weights. ``probabilities``: optional soft targets
         (rows x ``labels``), used when ``soft_labels`` is on; ``dev``: gold ``text``/``label``."""
         settings = self.settings
         set_threads(settings.num_threads)
         texts = list(texts)
-        keep, stop_dev = (early_stopping_split(texts, dev, settings.dev_holdout, self.seed)
-                          if dev is not None and len(dev) else (np.ones(len(texts), dtype=bool), None))
+        keep, stop_dev = (
+            early_stopping_split(texts, dev, settings.dev_holdout, self.seed)
+            if dev is not None and len(dev)
+            else (np.ones(len(texts), dtype=bool), None)
+        )
         if not keep.any():  # every training row is a held-out dev sentence: train on all, stop on nothing
             keep, stop_dev = np.ones(len(texts), dtype=bool), None
         row_weights = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -144,7 +152,10 @@ class FinetuneClassifier:
         goal = target_matrix(targets, self.labels, probabilities if settings.soft_labels else None)
         rows = np.flatnonzero(keep)
         self._train(
-            [texts[i] for i in rows], goal[rows], row_weights[rows].astype(np.float32), stop_dev,
+            [texts[i] for i in rows],
+            goal[rows],
+            row_weights[rows].astype(np.float32),
+            stop_dev,
         )
         return self
 
@@ -161,8 +172,11 @@ class FinetuneClassifier:
         rng = np.random.default_rng(self.seed)
         self.tokenizer_ = load_tokenizer(model_dir)
         model = load_pretrained(
-            AutoModelForSequenceClassification, model_dir, num_labels=len(self.labels),
-            id2label=dict(enumerate(self.labels)), label2id={label: i for i, label in enumerate(self.labels)},
+            AutoModelForSequenceClassification,
+            model_dir,
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={label: i for i, label in enumerate(self.labels)},
         )
         if settings.num_layers is not None:
             keep_first_layers(model, settings.num_layers)
@@ -191,8 +205,9 @@ class FinetuneClassifier:
             model.eval()
             score = self._dev_macro_f1(model, stop_dev) if stop_dev is not None else None
             self.history_.append(EpochRecord(epoch, float(np.mean(losses)), score))
-            log.info("finetune epoch %d: loss %.4f%s", epoch, np.mean(losses),
-                     "" if score is None else f", dev macro-F1 {score:.3f}")
+            log.info(
+                "finetune epoch %d: loss %.4f%s", epoch, np.mean(losses), "" if score is None else f", dev macro-F1 {score:.3f}"
+            )
             if score is None:
                 continue
             if score > best_score:
@@ -218,14 +233,12 @@ class FinetuneClassifier:
                 parameter.requires_grad_(False)
                 continue
             (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(parameter)
-        return [{"params": decay, "weight_decay": self.settings.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0}]
+        return [{"params": decay, "weight_decay": self.settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
     def _dev_macro_f1(self, model: "torch.nn.Module", dev: pd.DataFrame) -> float:
         probs = self._probabilities(lambda batch: class_probabilities(model, batch), dev["text"].astype(str).tolist())
         predicted = [self.labels[i] for i in probs.argmax(axis=1)]
-        return float(f1_score(dev["label"].astype(str).tolist(), predicted, labels=self.labels,
-                              average="macro", zero_division=0))
+        return float(f1_score(dev["label"].astype(str).tolist(), predicted, labels=self.labels, average="macro", zero_division=0))
 
     # ---------------------------------------------------------------- inference
     def _probabilities(self, forward: "Callable[[dict], torch.Tensor]", texts: Sequence[str]) -> np.ndarray:
@@ -239,8 +252,13 @@ class FinetuneClassifier:
         if self._serving is None:
             settings = self.settings
             self._serving = runtime.serving_forward(
-                self.model_, class_probabilities, runtime.example_batch(self.tokenizer_),
-                runtime=settings.runtime, quantize=settings.quantize, num_threads=settings.num_threads)
+                self.model_,
+                class_probabilities,
+                runtime.example_batch(self.tokenizer_),
+                runtime=settings.runtime,
+                quantize=settings.quantize,
+                num_threads=settings.num_threads,
+            )
         return self._serving
 
     def use_serving(self, **settings: object) -> None:
@@ -255,12 +273,18 @@ class FinetuneClassifier:
     # ------------------------------------------------------------------ bundle
     def save(self, folder: Path) -> None:
         assert self.model_ is not None and self.tokenizer_ is not None, "fit the model first"
-        write_manifest(folder, self.kind, self.labels, seed=self.seed, settings=self.settings.model_dump(),
-                       encoder=ENCODER_DIR, best_epoch=self.best_epoch_,
-                       history=[record.__dict__ for record in self.history_])
+        write_manifest(
+            folder,
+            self.kind,
+            self.labels,
+            seed=self.seed,
+            settings=self.settings.model_dump(),
+            encoder=ENCODER_DIR,
+            best_epoch=self.best_epoch_,
+            history=[record.__dict__ for record in self.history_],
+        )
         self.model_.save_pretrained(str(folder / ENCODER_DIR))
         self.tokenizer_.save_pretrained(str(folder / ENCODER_DIR))
-
 
     @classmethod
     def from_config(cls, config: Config) -> "FinetuneClassifier":

@@ -50,18 +50,33 @@ class Kind:
 
 _SETTINGS = "pipeline.classifiers.settings"
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("tfidf_logreg", "pipeline.classifiers.tfidf", "TfidfLogreg", f"{_SETTINGS}.TfidfLogregConfig"),
-    Kind("embed_logreg", "pipeline.classifiers.embed_logreg", "EmbedLogreg", f"{_SETTINGS}.EmbedLogregConfig",
-         torch=True),
-    Kind("finetune", "pipeline.classifiers.finetune", "FinetuneClassifier", f"{_SETTINGS}.FinetuneConfig",
-         soft_targets=True, torch=True),
-    Kind("ensemble", "pipeline.classifiers.ensemble", "EnsembleClassifier", f"{_SETTINGS}.EnsembleConfig",
-         ensemble_member=False, soft_targets=True, torch=True),
-    Kind("per_target", "pipeline.classifiers.targeted", "PerTargetClassifier", trainable=False, target_aware=True),
-    Kind("joint_target", "pipeline.classifiers.targeted", "JointTargetClassifier", trainable=False, target_aware=True),
-    Kind("calibrated", "pipeline.classifiers.calibrated", "CalibratedClassifier", trainable=False),
-)}
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("tfidf_logreg", "pipeline.classifiers.tfidf", "TfidfLogreg", f"{_SETTINGS}.TfidfLogregConfig"),
+        Kind("embed_logreg", "pipeline.classifiers.embed_logreg", "EmbedLogreg", f"{_SETTINGS}.EmbedLogregConfig", torch=True),
+        Kind(
+            "finetune",
+            "pipeline.classifiers.finetune",
+            "FinetuneClassifier",
+            f"{_SETTINGS}.FinetuneConfig",
+            soft_targets=True,
+            torch=True,
+        ),
+        Kind(
+            "ensemble",
+            "pipeline.classifiers.ensemble",
+            "EnsembleClassifier",
+            f"{_SETTINGS}.EnsembleConfig",
+            ensemble_member=False,
+            soft_targets=True,
+            torch=True,
+        ),
+        Kind("per_target", "pipeline.classifiers.targeted", "PerTargetClassifier", trainable=False, target_aware=True),
+        Kind("joint_target", "pipeline.classifiers.targeted", "JointTargetClassifier", trainable=False, target_aware=True),
+        Kind("calibrated", "pipeline.classifiers.calibrated", "CalibratedClassifier", trainable=False),
+    )
+}
 
 
 def trainable_names() -> list[str]:

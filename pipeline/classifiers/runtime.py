@@ -33,8 +33,9 @@ Forward = Callable[["torch.nn.Module", Batch], "torch.Tensor"]
 INPUTS = ("input_ids", "attention_mask")
 
 
-def serving_forward(model: "torch.nn.Module", forward: Forward, example: Batch, *, runtime: Runtime,
-                    quantize: bool, num_threads: int | None) -> Callable[[Batch], "torch.Tensor"]:
+def serving_forward(
+    model: "torch.nn.Module", forward: Forward, example: Batch, *, runtime: Runtime, quantize: bool, num_threads: int | None
+) -> Callable[[Batch], "torch.Tensor"]:
     """The batch scorer for ``forward(model, batch)`` on ``runtime``.
 
     ``example``: a small padded batch (``input_ids``, ``attention_mask``) to trace the export
@@ -65,8 +66,9 @@ def traceable(model: "torch.nn.Module", forward: Forward) -> "torch.nn.Module":
 
 def example_batch(tokenizer) -> Batch:  # noqa: ANN001 (a transformers tokenizer)
     """A two-row padded batch of unequal lengths to trace an export with."""
-    encoded = tokenizer(["A short example.", "A somewhat longer example sentence, traced with padding."],
-                        padding=True, return_tensors="pt")
+    encoded = tokenizer(
+        ["A short example.", "A somewhat longer example sentence, traced with padding."], padding=True, return_tensors="pt"
+    )
     return {name: encoded[name] for name in INPUTS}
 
 
@@ -78,19 +80,30 @@ def export_onnx(model: "torch.nn.Module", forward: Forward, example: Batch, path
     axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}, "output": {0: "batch"}}
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes on Python-side shape checks; the test compares outputs
-        torch.onnx.export(traced, tuple(example[name] for name in INPUTS), str(path), input_names=list(INPUTS),
-                          output_names=["output"], dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            traced,
+            tuple(example[name] for name in INPUTS),
+            str(path),
+            input_names=list(INPUTS),
+            output_names=["output"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 class OnnxForward:
     """An ONNX Runtime session over the exported forward; called like the torch forward."""
 
-    def __init__(self, model: "torch.nn.Module", forward: Forward, example: Batch, *, quantize: bool,
-                 num_threads: int | None) -> None:
+    def __init__(
+        self, model: "torch.nn.Module", forward: Forward, example: Batch, *, quantize: bool, num_threads: int | None
+    ) -> None:
         try:
             import onnxruntime as ort
         except ImportError:  # a declared dependency: only a broken install lacks it
-            raise ModelError("runtime 'onnxruntime' needs the onnxruntime and onnx packages (pip install onnxruntime onnx)") from None
+            raise ModelError(
+                "runtime 'onnxruntime' needs the onnxruntime and onnx packages (pip install onnxruntime onnx)"
+            ) from None
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="stance-onnx-") as tmp:
             path = Path(tmp) / "model.onnx"
@@ -99,8 +112,9 @@ class OnnxForward:
                 if quantize:
                     path = quantize_onnx(path, Path(tmp) / "model.int8.onnx")
             except Exception as exc:  # noqa: BLE001 (exporter errors come from many layers)
-                raise ModelError(f"cannot export the model to ONNX ({first_line(exc, 300)}); "
-                                 "set runtime: torch to serve it with torch") from None
+                raise ModelError(
+                    f"cannot export the model to ONNX ({first_line(exc, 300)}); set runtime: torch to serve it with torch"
+                ) from None
             options = ort.SessionOptions()
             options.intra_op_num_threads = num_threads or 0  # 0: ONNX Runtime's default (the core count)
             options.inter_op_num_threads = 1

@@ -73,7 +73,9 @@ class EmbedLogregConfig(TransformerConfig):
     max_iter: int = Field(default=2000, ge=10)
     cache_dir: str | None = Field(default=".cache", description="embedding cache folder; null: no cache")
     contrastive_iterations: int = Field(
-        default=0, ge=0, le=50,
+        default=0,
+        ge=0,
+        le=50,
         description="SetFit-style contrastive fine-tuning of the encoder before the logistic "
         "regression: pairs per training row and label side (0: the encoder stays frozen)",
     )
@@ -91,7 +93,9 @@ class FinetuneConfig(TransformerConfig):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     patience: int = Field(default=3, ge=1, description="epochs without a better dev macro-F1 before stopping")
     dev_holdout: float = Field(
-        default=0.25, gt=0, lt=1,
+        default=0.25,
+        gt=0,
+        lt=1,
         description="Share of gold-dev articles held out of training for early stopping when the "
         "gold dev rows are also training rows (include_gold_dev).",
     )
@@ -99,7 +103,8 @@ class FinetuneConfig(TransformerConfig):
     class_weight: Literal["balanced"] | None = "balanced"
     freeze_embeddings: bool = Field(default=True, description="keep the word-embedding matrix fixed while fine-tuning")
     num_layers: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="Keep only the first N transformer layers of the pretrained encoder before "
         "fine-tuning (null: all). Fewer layers score proportionally faster.",
     )
@@ -122,7 +127,8 @@ class EnsembleConfig(StrictModel):
 
     members: list[MemberKind] = Field(default_factory=lambda: ["tfidf_logreg", "embed_logreg"], min_length=2)
     weights: list[float] | None = Field(
-        default=None, description="one positive weight per member (normalized to sum to 1); null: equal weights")
+        default=None, description="one positive weight per member (normalized to sum to 1); null: equal weights"
+    )
 
     @model_validator(mode="after")
     def _members_and_weights(self) -> "EnsembleConfig":

@@ -104,7 +104,9 @@ def predict_frame(classifier: StanceClassifier, frame: pd.DataFrame) -> pd.DataF
     if not registry.of(classifier).target_aware:
         return predictions_frame(classifier.predict_proba(texts), classifier.labels, getattr(classifier, "thresholds", None))
     if TARGET_COLUMN not in frame.columns:
-        raise InputError(f"input has no {TARGET_COLUMN!r} column; this model is target-aware "
-                         f"(columns given: {', '.join(map(str, frame.columns))})")
+        raise InputError(
+            f"input has no {TARGET_COLUMN!r} column; this model is target-aware "
+            f"(columns given: {', '.join(map(str, frame.columns))})"
+        )
     targets = frame[TARGET_COLUMN].astype(str).tolist()
     return predictions_frame(classifier.predict_proba(texts, targets), classifier.labels)  # type: ignore[call-arg]

@@ -22,15 +22,34 @@ MODEL_FILE = "model.joblib"
 
 def build_pipeline(settings: TfidfLogregConfig, seed: int) -> Pipeline:
     """The scikit-learn pipeline; every hyperparameter comes from the config."""
-    features = FeatureUnion([
-        ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, settings.word_ngram_max),
-                                 token_pattern=settings.word_token_pattern,
-                                 min_df=settings.min_df, sublinear_tf=True, lowercase=True)),
-        ("char", TfidfVectorizer(analyzer=settings.char_analyzer, ngram_range=(settings.char_ngram_min, settings.char_ngram_max),
-                                 min_df=settings.min_df, sublinear_tf=True, lowercase=True)),
-    ])
-    classifier = LogisticRegression(C=settings.C, class_weight=settings.class_weight,
-                                    max_iter=settings.max_iter, random_state=seed)
+    features = FeatureUnion(
+        [
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, settings.word_ngram_max),
+                    token_pattern=settings.word_token_pattern,
+                    min_df=settings.min_df,
+                    sublinear_tf=True,
+                    lowercase=True,
+                ),
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer=settings.char_analyzer,
+                    ngram_range=(settings.char_ngram_min, settings.char_ngram_max),
+                    min_df=settings.min_df,
+                    sublinear_tf=True,
+                    lowercase=True,
+                ),
+            ),
+        ]
+    )
+    classifier = LogisticRegression(
+        C=settings.C, class_weight=settings.class_weight, max_iter=settings.max_iter, random_state=seed
+    )
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
@@ -46,8 +65,9 @@ class TfidfLogreg:
         self.seed = seed
         self.pipeline_: Pipeline | None = None
 
-    def fit(self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None,
-            dev: pd.DataFrame | None = None) -> "TfidfLogreg":
+    def fit(
+        self, texts: Sequence[str], targets: Sequence[str], weights: np.ndarray | None = None, dev: pd.DataFrame | None = None
+    ) -> "TfidfLogreg":
         self.pipeline_ = build_pipeline(self.settings, self.seed)
         self.pipeline_.fit(list(texts), list(targets), classifier__sample_weight=weights)
         return self
@@ -59,7 +79,6 @@ class TfidfLogreg:
     def save(self, folder: Path) -> None:
         write_manifest(folder, self.kind, self.labels, seed=self.seed, settings=self.settings.model_dump())
         joblib.dump(self.pipeline_, folder / MODEL_FILE)
-
 
     @classmethod
     def from_config(cls, config: Config) -> "TfidfLogreg":

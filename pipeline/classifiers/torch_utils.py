@@ -82,11 +82,12 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[n
     """
     order = np.argsort(np.asarray(lengths), kind="stable")
     for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
-def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator,
-                     bucket_batches: int = 20) -> list[np.ndarray]:
+def bucketed_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, bucket_batches: int = 20
+) -> list[np.ndarray]:
     """Training batches of similar length in a seeded random order.
 
     Shuffle, cut into buckets of ``bucket_batches`` batches, sort each bucket by length,
@@ -97,9 +98,9 @@ def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gen
     batches: list[np.ndarray] = []
     bucket = batch_size * bucket_batches
     for start in range(0, len(shuffled), bucket):
-        chunk = shuffled[start:start + bucket]
+        chunk = shuffled[start : start + bucket]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
@@ -120,8 +121,9 @@ class Tokenized:
         return self.tokenizer.pad({"input_ids": [self.input_ids[i] for i in indices]}, return_tensors="pt")
 
 
-def batched_inference(tokenized: Tokenized, forward: Callable[[dict[str, "torch.Tensor"]], "torch.Tensor"],
-                      batch_size: int, width: int) -> np.ndarray:
+def batched_inference(
+    tokenized: Tokenized, forward: Callable[[dict[str, "torch.Tensor"]], "torch.Tensor"], batch_size: int, width: int
+) -> np.ndarray:
     """Run ``forward`` over length-sorted batches under ``inference_mode``; rows come back in
     input order as a float32 ``(len(tokenized), width)`` array."""
     import torch

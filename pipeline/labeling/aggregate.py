@@ -44,8 +44,15 @@ def majority_vote(votes: np.ndarray, n_labels: int, priority: Sequence[int]) -> 
     return probs / probs.sum(axis=1, keepdims=True)
 
 
-def dawid_skene(votes: np.ndarray, n_labels: int, priority: Sequence[int], n_iter: int = 100,
-                prior_accuracy: float = 0.8, prior_strength: float = 10.0, tol: float = 1e-6) -> np.ndarray:
+def dawid_skene(
+    votes: np.ndarray,
+    n_labels: int,
+    priority: Sequence[int],
+    n_iter: int = 100,
+    prior_accuracy: float = 0.8,
+    prior_strength: float = 10.0,
+    tol: float = 1e-6,
+) -> np.ndarray:
     """Posterior class probabilities under a one-coin Dawid-Skene model fitted by EM.
 
     Each function j has one accuracy a_j: when it votes, it is right with probability a_j

@@ -10,8 +10,9 @@ import pandas as pd
 from pipeline.labeling.base import ABSTAIN
 
 
-def function_report(votes: np.ndarray, names: Sequence[str], labels: Sequence[str],
-                    function_labels: Sequence[str], gold: np.ndarray | None = None) -> pd.DataFrame:
+def function_report(
+    votes: np.ndarray, names: Sequence[str], labels: Sequence[str], function_labels: Sequence[str], gold: np.ndarray | None = None
+) -> pd.DataFrame:
     """One row per labeling function: its label, coverage, overlaps, conflicts and,
     where ``gold`` label indexes are given (same rows as ``votes``), accuracy.
 

@@ -139,7 +139,9 @@ WEAPONS_NOT_SOLDIERS = _rx(
     r"(?:instead of|rather than) (?:sending )?(?:troops|soldiers|boots))"
 )
 NO_PLANS = _rx(r"\bno (?:\w+ ){0,2}plans?\b")
-BUT_KEEP_OPEN = _rx(r"\bbut\b.*\b(ambiguity|possibility|option|options|not (?:be )?ruled out|exclude|open|table|door|mistake|never do)\b")
+BUT_KEEP_OPEN = _rx(
+    r"\bbut\b.*\b(ambiguity|possibility|option|options|not (?:be )?ruled out|exclude|open|table|door|mistake|never do)\b"
+)
 MEANS_WAR = _rx(
     r"\b(?:would|will|could|might)\s+(?:\w+\s+){0,2}(?:risk|mean|lead to|amount to|be treated as|trigger|provoke|drag|make)\s+"
     r"(?:\w+\s+){0,4}(?:war|conflict|escalation|confrontation|targets?|threat|occupation|party to the conflict|co-belligerent)"
@@ -182,7 +184,9 @@ class DeploymentView:
     @cached_property
     def sent_elsewhere(self) -> bool:
         """Personnel are sent to NATO territory, not into Ukraine."""
-        return self.has(ELSEWHERE) and not re.search(r"\b(?:to|in|into|inside|on)\s+(?:\w+\s+)?(?:ukrain\w*|kyiv|kiev)", self.norm)
+        return self.has(ELSEWHERE) and not re.search(
+            r"\b(?:to|in|into|inside|on)\s+(?:\w+\s+)?(?:ukrain\w*|kyiv|kiev)", self.norm
+        )
 
     @cached_property
     def warring_actor(self) -> bool:
@@ -232,7 +236,7 @@ class DeploymentView:
     @cached_property
     def question(self) -> bool:
         """A question or a reported question without its answer (edge case 6)."""
-        asked = self.text.rstrip().rstrip('"\u201d\'').endswith("?") or self.has(QUESTION_REPORT)
+        asked = self.text.rstrip().rstrip("\"\u201d'").endswith("?") or self.has(QUESTION_REPORT)
         answered = self.has(ANSWER_VERB) and (self.rule_out or self.negated_rule_out)
         return asked and not answered and not self.text.lstrip().startswith(('"', "\u201c"))
 
@@ -247,14 +251,26 @@ def view(text: str) -> DeploymentView:
 
 # ---- support ---------------------------------------------------------------------------
 
+
 def _negated_rule_out(v: DeploymentView) -> bool:
     topical = v.deployment or v.personnel or any(w in v.norm for w in ("option", "possibility", "nothing"))
-    return v.negated_rule_out and topical and not v.condition and not v.limited_role and not v.sent_elsewhere and not v.warring_actor
+    return (
+        v.negated_rule_out and topical and not v.condition and not v.limited_role and not v.sent_elsewhere and not v.warring_actor
+    )
 
 
 def _options_open(v: DeploymentView) -> bool:
-    return ((v.has(STRONG_OPENNESS) or (v.has(OPENNESS) and v.personnel)) and not v.negated_rule_out and not v.rule_out and not v.condition and not v.limited_role
-            and not v.combatants_only and not v.question and not v.sent_elsewhere and not v.warring_actor)
+    return (
+        (v.has(STRONG_OPENNESS) or (v.has(OPENNESS) and v.personnel))
+        and not v.negated_rule_out
+        and not v.rule_out
+        and not v.condition
+        and not v.limited_role
+        and not v.combatants_only
+        and not v.question
+        and not v.sent_elsewhere
+        and not v.warring_actor
+    )
 
 
 def _no_plans_but_open(v: DeploymentView) -> bool:
@@ -263,8 +279,15 @@ def _no_plans_but_open(v: DeploymentView) -> bool:
 
 # ---- conditional -----------------------------------------------------------------------
 
+
 def _open_with_condition(v: DeploymentView) -> bool:
-    return (v.deployment or (v.openness and v.personnel)) and v.condition and not v.rule_out and not v.sent_elsewhere and not v.question
+    return (
+        (v.deployment or (v.openness and v.personnel))
+        and v.condition
+        and not v.rule_out
+        and not v.sent_elsewhere
+        and not v.question
+    )
 
 
 def _limited_role(v: DeploymentView) -> bool:
@@ -274,6 +297,7 @@ def _limited_role(v: DeploymentView) -> bool:
 
 
 # ---- rule_out --------------------------------------------------------------------------
+
 
 def _rule_out_statement(v: DeploymentView) -> bool:
     if not v.rule_out or not (v.deployment or v.personnel) or v.warring_actor or v.limited_role:
@@ -297,6 +321,7 @@ def _weapons_not_soldiers(v: DeploymentView) -> bool:
 
 # ---- none ------------------------------------------------------------------------------
 
+
 def _no_deployment_mention(v: DeploymentView) -> bool:
     return not v.personnel and not v.stance_cue and not v.condition
 
@@ -318,7 +343,13 @@ def _reported_consensus(v: DeploymentView) -> bool:
 
 
 def _other_aid_only(v: DeploymentView) -> bool:
-    return v.has(_rx(r"\b(weapons|arms|ammunition|shells|missiles|air defen[cs]e|tanks|jets|aid|billion|sanctions|funding|loans?)\b")) and not v.personnel and not v.stance_cue
+    return (
+        v.has(
+            _rx(r"\b(weapons|arms|ammunition|shells|missiles|air defen[cs]e|tanks|jets|aid|billion|sanctions|funding|loans?)\b")
+        )
+        and not v.personnel
+        and not v.stance_cue
+    )
 
 
 SUITE = LabelingSuite(
@@ -327,17 +358,41 @@ SUITE = LabelingSuite(
     functions=(
         LabelingFunction("negated_rule_out", "support", "Edge case 1: negated rule-out is support", _negated_rule_out),
         LabelingFunction("options_open", "support", "Labels: support keeps deployment open without conditions", _options_open),
-        LabelingFunction("no_plans_but_open", "support", "Edge case 4: 'no plans ... but' keeping it open is support", _no_plans_but_open),
+        LabelingFunction(
+            "no_plans_but_open", "support", "Edge case 4: 'no plans ... but' keeping it open is support", _no_plans_but_open
+        ),
         LabelingFunction("open_with_condition", "conditional", "Edge case 2: condition beats openness", _open_with_condition),
         LabelingFunction("limited_role", "conditional", "Edge case 3: a non-combat role is a condition", _limited_role),
-        LabelingFunction("rule_out_statement", "rule_out", "Labels: rule_out rejects deployment; edge case 4 'no plans' alone", _rule_out_statement),
-        LabelingFunction("opponent_threat", "rule_out", "Edge case 7: threats by the opposing side are rule_out", _opponent_threat),
-        LabelingFunction("deployment_means_war", "rule_out", "Edge case 7: deployment 'would mean war / be targets' rejects it", _deployment_means_war),
-        LabelingFunction("weapons_not_soldiers", "rule_out", "Edge case 5: 'weapons, not soldiers' is rule_out", _weapons_not_soldiers),
-        LabelingFunction("no_deployment_mention", "none", "Unit: weapons, money and other aid are not deployment", _no_deployment_mention),
-        LabelingFunction("warring_forces", "none", "Unit: Russian or Ukrainian forces fighting are not deployment", _warring_forces),
-        LabelingFunction("troops_elsewhere", "none", "Unit: troops sent to NATO territory are not deployment into Ukraine", _troops_elsewhere),
-        LabelingFunction("journalist_question", "none", "Edge case 6: a journalist's question carries no stance", _journalist_question),
+        LabelingFunction(
+            "rule_out_statement",
+            "rule_out",
+            "Labels: rule_out rejects deployment; edge case 4 'no plans' alone",
+            _rule_out_statement,
+        ),
+        LabelingFunction(
+            "opponent_threat", "rule_out", "Edge case 7: threats by the opposing side are rule_out", _opponent_threat
+        ),
+        LabelingFunction(
+            "deployment_means_war",
+            "rule_out",
+            "Edge case 7: deployment 'would mean war / be targets' rejects it",
+            _deployment_means_war,
+        ),
+        LabelingFunction(
+            "weapons_not_soldiers", "rule_out", "Edge case 5: 'weapons, not soldiers' is rule_out", _weapons_not_soldiers
+        ),
+        LabelingFunction(
+            "no_deployment_mention", "none", "Unit: weapons, money and other aid are not deployment", _no_deployment_mention
+        ),
+        LabelingFunction(
+            "warring_forces", "none", "Unit: Russian or Ukrainian forces fighting are not deployment", _warring_forces
+        ),
+        LabelingFunction(
+            "troops_elsewhere", "none", "Unit: troops sent to NATO territory are not deployment into Ukraine", _troops_elsewhere
+        ),
+        LabelingFunction(
+            "journalist_question", "none", "Edge case 6: a journalist's question carries no stance", _journalist_question
+        ),
         LabelingFunction("reported_consensus", "none", "Edge case 8: reported (lack of) consensus is none", _reported_consensus),
         LabelingFunction("other_aid_only", "none", "Edge case 5: priority elsewhere alone is none", _other_aid_only),
     ),

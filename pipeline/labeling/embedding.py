@@ -22,9 +22,15 @@ NAME = "embedding_prototypes"
 TOP_K = 3
 
 
-def prototype_votes(sentence_vecs: np.ndarray, proto_vecs: np.ndarray, proto_labels: Sequence[int],
-                    n_labels: int, threshold: float, margin: float,
-                    exclude: np.ndarray | None = None) -> np.ndarray:
+def prototype_votes(
+    sentence_vecs: np.ndarray,
+    proto_vecs: np.ndarray,
+    proto_labels: Sequence[int],
+    n_labels: int,
+    threshold: float,
+    margin: float,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
     """Votes (label index or ABSTAIN) for each sentence vector.
 
     ``exclude`` is an optional boolean ``(n_sentences, n_prototypes)`` mask of pairs that
@@ -52,8 +58,7 @@ def prototype_votes(sentence_vecs: np.ndarray, proto_vecs: np.ndarray, proto_lab
     return np.where(confident, best, ABSTAIN)
 
 
-def embedding_votes(config: Config, sentences: pd.DataFrame,
-                    gold_dev: pd.DataFrame | None) -> tuple[str, np.ndarray, np.ndarray]:
+def embedding_votes(config: Config, sentences: pd.DataFrame, gold_dev: pd.DataFrame | None) -> tuple[str, np.ndarray, np.ndarray]:
     """The embedding labeler's votes on the corpus and on gold dev (leave-one-out)."""
     from pipeline.classifiers.embeddings import embed_texts
     from pipeline.classifiers.weights import resolve_model_dir
@@ -72,8 +77,22 @@ def embedding_votes(config: Config, sentences: pd.DataFrame,
     dev_keys = np.array([normalize_text(t) for t in dev_texts])
     corpus_keys = np.array([normalize_text(t) for t in sentences["text"].astype(str)])
     n = len(config.labels)
-    corpus = prototype_votes(corpus_vecs, proto_vecs, proto_labels, n, settings.threshold, settings.margin,
-                             exclude=corpus_keys[:, None] == dev_keys[None, :])
-    dev = prototype_votes(proto_vecs, proto_vecs, proto_labels, n, settings.threshold, settings.margin,
-                          exclude=dev_keys[:, None] == dev_keys[None, :])
+    corpus = prototype_votes(
+        corpus_vecs,
+        proto_vecs,
+        proto_labels,
+        n,
+        settings.threshold,
+        settings.margin,
+        exclude=corpus_keys[:, None] == dev_keys[None, :],
+    )
+    dev = prototype_votes(
+        proto_vecs,
+        proto_vecs,
+        proto_labels,
+        n,
+        settings.threshold,
+        settings.margin,
+        exclude=dev_keys[:, None] == dev_keys[None, :],
+    )
     return NAME, corpus, dev

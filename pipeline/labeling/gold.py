@@ -33,9 +33,7 @@ def _check_labels(frame: pd.DataFrame, labels: Sequence[str], path: Path) -> Non
     bad = ~frame["label"].isin(labels)
     if bad.any():
         row = int(bad.idxmax())
-        raise InputError(
-            f"{path} row {row + 2}: label {frame.at[row, 'label']!r} is not one of {', '.join(labels)}"
-        )
+        raise InputError(f"{path} row {row + 2}: label {frame.at[row, 'label']!r} is not one of {', '.join(labels)}")
 
 
 def load_gold(path: Path, labels: Sequence[str]) -> pd.DataFrame:
@@ -85,8 +83,16 @@ def load_gold_refs(path: Path, articles_dir: Path, labels: Sequence[str], split:
         text = texts[ref["file"]][start:end]
         if sentence_sha1(text) != ref["sha1"]:
             raise InputError(f"{path} row {i + 2}: text at {ref['file']}[{start}:{end}] does not match sha1 {ref['sha1']}")
-        rows.append({"doc_id": Path(ref["file"]).stem, "text": text, "label": ref["label"],
-                     "char_start": start, "char_end": end, "split": ref["split"]})
+        rows.append(
+            {
+                "doc_id": Path(ref["file"]).stem,
+                "text": text,
+                "label": ref["label"],
+                "char_start": start,
+                "char_end": end,
+                "split": ref["split"],
+            }
+        )
     if not rows:
         raise InputError(f"{path}: no references" + (f" in split {split!r}" if split else ""))
     return pd.DataFrame(rows)

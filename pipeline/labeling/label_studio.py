@@ -27,9 +27,11 @@ DATA_FIELDS = ("sentence_id", "doc_id", "char_start", "char_end", "text", "reaso
 def label_config(labels: Sequence[str]) -> str:
     """The labeling interface: the sentence and one choice per label."""
     choices = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in labels)
-    return (f'<View>\n  <Text name="{TO_NAME}" value="$text"/>\n'
-            f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single" showInLine="true">\n'
-            f"{choices}\n  </Choices>\n</View>\n")
+    return (
+        f'<View>\n  <Text name="{TO_NAME}" value="$text"/>\n'
+        f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single" showInLine="true">\n'
+        f"{choices}\n  </Choices>\n</View>\n"
+    )
 
 
 def _plain(value: object) -> object:
@@ -48,8 +50,13 @@ def to_tasks(ranked: pd.DataFrame, model_version: str) -> list[dict]:
         stance = str(row.get("model_stance") or row.get("weak_label") or "")
         if stance:
             score = _plain(row.get("model_confidence")) if row.get("model_stance") else _plain(row.get("weak_confidence"))
-            task["predictions"] = [{"model_version": model_version, "score": score, "result": [{
-                "from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices", "value": {"choices": [stance]}}]}]
+            task["predictions"] = [
+                {
+                    "model_version": model_version,
+                    "score": score,
+                    "result": [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices", "value": {"choices": [stance]}}],
+                }
+            ]
         tasks.append(task)
     return tasks
 

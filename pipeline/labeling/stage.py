@@ -84,7 +84,7 @@ def label_sentences(
     }
     report = function_report(corpus_votes, names, labels, function_labels)
     if gold_dev is not None and dev_votes is not None:
-        dev_probs = all_probs[len(sentences):]
+        dev_probs = all_probs[len(sentences) :]
         predicted = _predict(dev_probs, labels, none_label)
         gold = gold_dev["label"].tolist()
         metrics["labeler_dev_accuracy"] = float(accuracy_score(gold, predicted))
@@ -94,7 +94,8 @@ def label_sentences(
         dev_report = function_report(dev_votes, names, labels, function_labels, gold=gold_idx)
         report = report.merge(
             dev_report[["function", "coverage", "votes", "correct", "accuracy"]].rename(
-                columns={"coverage": "dev_coverage", "votes": "dev_votes", "correct": "dev_correct", "accuracy": "dev_accuracy"}),
+                columns={"coverage": "dev_coverage", "votes": "dev_votes", "correct": "dev_correct", "accuracy": "dev_accuracy"}
+            ),
             on="function",
         )
         if gold_overrides:
@@ -119,7 +120,10 @@ def _override_with_gold(labeled: pd.DataFrame, gold: pd.DataFrame, labels: Seque
     if not extra.empty:
         extra = extra.assign(
             sentence_id=[f"{d}#gold{i:04d}" for i, d in enumerate(extra["doc_id"])],
-            position=-1, char_start=-1, char_end=-1, label_source="gold",
+            position=-1,
+            char_start=-1,
+            char_end=-1,
+            label_source="gold",
         )
         for column in ("title", "date", "source"):
             extra[column] = extra[column] if column in extra.columns else ""

@@ -19,16 +19,34 @@ from pipeline.ingest import normalize_text
 from pipeline.labeling.base import ABSTAIN
 from pipeline.labeling.gold import sentence_sha1
 
-SUGGEST_COLUMNS = ["sentence_id", "doc_id", "char_start", "char_end", "text", "weak_label", "weak_confidence",
-                   "model_stance", "model_confidence", "votes", "reason", "label"]
+SUGGEST_COLUMNS = [
+    "sentence_id",
+    "doc_id",
+    "char_start",
+    "char_end",
+    "text",
+    "weak_label",
+    "weak_confidence",
+    "model_stance",
+    "model_confidence",
+    "votes",
+    "reason",
+    "label",
+]
 
 
 def describe_votes(row: np.ndarray, names: Sequence[str], labels: Sequence[str]) -> str:
     return "; ".join(f"{names[j]}={labels[v]}" for j, v in enumerate(row) if v != ABSTAIN)
 
 
-def rank_for_labeling(labeled: pd.DataFrame, votes: np.ndarray, names: Sequence[str], labels: Sequence[str],
-                      n: int, model_probs: np.ndarray | None = None) -> pd.DataFrame:
+def rank_for_labeling(
+    labeled: pd.DataFrame,
+    votes: np.ndarray,
+    names: Sequence[str],
+    labels: Sequence[str],
+    n: int,
+    model_probs: np.ndarray | None = None,
+) -> pd.DataFrame:
     """The ``n`` most useful sentences to label: conflicts first, then the least sure.
 
     ``labeled`` and ``votes`` are row-aligned candidates (gold and test-article rows
@@ -43,8 +61,9 @@ def rank_for_labeling(labeled: pd.DataFrame, votes: np.ndarray, names: Sequence[
     frame["_conflict"] = distinct >= 2
     frame["_doubt"] = doubt
     frame["votes"] = [describe_votes(row, names, labels) for row in votes]
-    frame["reason"] = np.where(frame["_conflict"], "functions disagree",
-                               "model unsure" if model_probs is not None else "labeler unsure")
+    frame["reason"] = np.where(
+        frame["_conflict"], "functions disagree", "model unsure" if model_probs is not None else "labeler unsure"
+    )
     frame["weak_label"] = frame["label"]
     frame["weak_confidence"] = frame["confidence"]
     if model_probs is not None:
@@ -57,9 +76,17 @@ def rank_for_labeling(labeled: pd.DataFrame, votes: np.ndarray, names: Sequence[
     return frame.head(n)[SUGGEST_COLUMNS].reset_index(drop=True)
 
 
-def rank_confident_misses(candidates: pd.DataFrame, model_probs: np.ndarray, labels: Sequence[str], none_label: str,
-                          candidate_vectors: np.ndarray, known_vectors: np.ndarray, known_texts: Sequence[str],
-                          n: int, min_none_confidence: float) -> pd.DataFrame:
+def rank_confident_misses(
+    candidates: pd.DataFrame,
+    model_probs: np.ndarray,
+    labels: Sequence[str],
+    none_label: str,
+    candidate_vectors: np.ndarray,
+    known_vectors: np.ndarray,
+    known_texts: Sequence[str],
+    n: int,
+    min_none_confidence: float,
+) -> pd.DataFrame:
     """The ``n`` candidates the model calls ``none_label`` with at least ``min_none_confidence``
     that sit nearest (cosine of unit vectors) to a known stance sentence: the confident misses
     that uncertainty sampling never shows. Adds ``similar_to`` and ``similarity``."""
@@ -114,8 +141,10 @@ def merge_into_gold(gold: pd.DataFrame, filled: pd.DataFrame, test_docs: set[str
     """
     for i, row in filled.iterrows():
         if str(row["doc_id"]) in test_docs:
-            raise InputError(f"{path} row {i + 2}: document {row['doc_id']!r} is a gold-test article; "
-                             "its sentences cannot become training gold")
+            raise InputError(
+                f"{path} row {i + 2}: document {row['doc_id']!r} is a gold-test article; "
+                "its sentences cannot become training gold"
+            )
     key = gold["doc_id"].astype(str) + "\x00" + gold["text"].map(normalize_text)
     merged = gold.copy()
     added = updated = 0
@@ -132,8 +161,15 @@ def merge_into_gold(gold: pd.DataFrame, filled: pd.DataFrame, test_docs: set[str
         if "note" in merged.columns:
             new["note"] = "added by stance suggest"
         if "file" in merged.columns:  # a reference file: offsets instead of text
-            new.update({"file": f"{row['doc_id']}.txt", "char_start": int(row["char_start"]),
-                        "char_end": int(row["char_end"]), "sha1": sentence_sha1(str(row["text"])), "split": "dev"})
+            new.update(
+                {
+                    "file": f"{row['doc_id']}.txt",
+                    "char_start": int(row["char_start"]),
+                    "char_end": int(row["char_end"]),
+                    "sha1": sentence_sha1(str(row["text"])),
+                    "split": "dev",
+                }
+            )
         merged = pd.concat([merged, pd.DataFrame([new])], ignore_index=True)
         key = pd.concat([key, pd.Series([row_key])], ignore_index=True)
         added += 1

@@ -48,18 +48,23 @@ def colour(label: str, labels: Sequence[str]) -> str:
     return PALETTE[others.index(label) % len(PALETTE)]
 
 
-def counts_chart(title: str, table: dict[str, Counter], categories: list[str], labels: list[str],
-                 y_label: str) -> StackedBars:
-    return StackedBars(title, categories, labels,
-                       {label: [float(table.get(c, Counter())[label]) for c in categories] for label in labels}, y_label)
+def counts_chart(title: str, table: dict[str, Counter], categories: list[str], labels: list[str], y_label: str) -> StackedBars:
+    return StackedBars(
+        title,
+        categories,
+        labels,
+        {label: [float(table.get(c, Counter())[label]) for c in categories] for label in labels},
+        y_label,
+    )
 
 
-def shares_chart(title: str, table: dict[str, Counter], categories: list[str], labels: list[str],
-                 y_label: str) -> StackedBars:
+def shares_chart(title: str, table: dict[str, Counter], categories: list[str], labels: list[str], y_label: str) -> StackedBars:
     """Each label's share of everything counted in its category (labels not drawn still count)."""
     totals = [sum(table.get(c, Counter()).values()) for c in categories]
-    values = {label: [table.get(c, Counter())[label] / total if total else 0.0 for c, total in zip(categories, totals)]
-              for label in labels}
+    values = {
+        label: [table.get(c, Counter())[label] / total if total else 0.0 for c, total in zip(categories, totals)]
+        for label in labels
+    }
     return StackedBars(title, categories, labels, values, y_label, totals)
 
 
@@ -74,8 +79,9 @@ def figure(chart: StackedBars) -> Figure:
         bottom = [b + h for b, h in zip(bottom, heights)]
     if chart.totals is not None:
         for x, top, n in zip(positions, bottom, chart.totals):
-            ax.annotate(f"{n}", (x, top), ha="center", va="bottom", fontsize=6, color="#555555",
-                        xytext=(0, 1), textcoords="offset points")
+            ax.annotate(
+                f"{n}", (x, top), ha="center", va="bottom", fontsize=6, color="#555555", xytext=(0, 1), textcoords="offset points"
+            )
     step = max(1, -(-len(positions) // MAX_TICK_LABELS))
     ax.set_xticks(positions[::step], chart.categories[::step], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel(chart.y_label, fontsize=8)
@@ -97,7 +103,7 @@ def svg(chart: StackedBars, id_prefix: str) -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{id_prefix}{m.group(1)}"', text)
     return re.sub(r'(href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{id_prefix}{m.group(2)}", text)
 

@@ -157,18 +157,21 @@ class _Collector:
         best = candidates.sort_values(["confidence", "row"], ascending=[False, True], kind="stable")
         for record in best.groupby(["label", "period"], sort=False).head(self.keep).itertuples(index=False):
             heap = self.heaps.setdefault((record.label, record.period), [])
-            entry = (record.confidence, -record.row, Evidence(record.confidence, record.text, record.title,
-                                                               record.date, record.source, record.doc_id))
+            entry = (
+                record.confidence,
+                -record.row,
+                Evidence(record.confidence, record.text, record.title, record.date, record.source, record.doc_id),
+            )
             if len(heap) < self.keep:
                 heapq.heappush(heap, entry)
             elif entry[:2] > heap[0][:2]:
                 heapq.heapreplace(heap, entry)
 
-    def count(self, table: dict[str, Counter], keys: pd.Series, labels: pd.Series,
-              weights: pd.Series | None = None) -> None:
+    def count(self, table: dict[str, Counter], keys: pd.Series, labels: pd.Series, weights: pd.Series | None = None) -> None:
         """Add each row's ``weights`` (default 1) to ``table[key][label]``."""
-        frame = pd.DataFrame({"key": keys.to_numpy(), "label": labels.to_numpy(),
-                              "n": 1 if weights is None else weights.to_numpy()})
+        frame = pd.DataFrame(
+            {"key": keys.to_numpy(), "label": labels.to_numpy(), "n": 1 if weights is None else weights.to_numpy()}
+        )
         for (key, label), n in frame.groupby(["key", "label"], sort=False)["n"].sum().items():
             if n:
                 table.setdefault(str(key), Counter())[str(label)] += int(n)
@@ -178,8 +181,9 @@ class _Collector:
         if self.article is None:
             return
         _, period, group = self.article
-        dominant = dominant_stance(dict(self.article_counts), dict(self.article_confidence), self.data.labels,
-                                   self.data.none_label)
+        dominant = dominant_stance(
+            dict(self.article_counts), dict(self.article_confidence), self.data.labels, self.data.none_label
+        )
         self.closed.append((dominant, period, group))
         self.article = None
         self.article_counts, self.article_confidence = Counter(), Counter()
@@ -199,17 +203,35 @@ class _Collector:
     def finish(self) -> ReportData:
         self.close_article()
         self.count_closed()
-        self.data.evidence = {key: [entry[2] for entry in sorted(heap, key=lambda e: e[:2], reverse=True)]
-                              for key, heap in sorted(self.heaps.items())}
+        self.data.evidence = {
+            key: [entry[2] for entry in sorted(heap, key=lambda e: e[:2], reverse=True)]
+            for key, heap in sorted(self.heaps.items())
+        }
         return self.data
 
-    def evidence_frame(self, chunk: pd.DataFrame, mask: pd.Series, labels: pd.Series, periods: pd.Series,
-                       confidence: pd.Series, texts: pd.Series, first_row: int) -> pd.DataFrame:
-        return pd.DataFrame({
-            "label": labels[mask], "period": periods[mask], "confidence": confidence[mask].astype(float),
-            "row": np.flatnonzero(mask.to_numpy()) + first_row, "text": texts[mask],
-            "title": _text(chunk, "title")[mask], "date": _text(chunk, "date")[mask],
-            "source": _text(chunk, "source")[mask], "doc_id": _text(chunk, "doc_id")[mask]})
+    def evidence_frame(
+        self,
+        chunk: pd.DataFrame,
+        mask: pd.Series,
+        labels: pd.Series,
+        periods: pd.Series,
+        confidence: pd.Series,
+        texts: pd.Series,
+        first_row: int,
+    ) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "label": labels[mask],
+                "period": periods[mask],
+                "confidence": confidence[mask].astype(float),
+                "row": np.flatnonzero(mask.to_numpy()) + first_row,
+                "text": texts[mask],
+                "title": _text(chunk, "title")[mask],
+                "date": _text(chunk, "date")[mask],
+                "source": _text(chunk, "source")[mask],
+                "doc_id": _text(chunk, "doc_id")[mask],
+            }
+        )
 
     # -- sentence level -------------------------------------------------------------------
     def sentence_chunk(self, chunk: pd.DataFrame) -> None:
@@ -222,12 +244,17 @@ class _Collector:
         unknown = ~stance.isin(data.labels) & scored
         if unknown.any():
             at = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise InputError(f"{data.path}: row {first_row + at}: stance {stance.iat[at]!r} is not one of the file's "
-                             f"labels ({', '.join(data.labels)}, from its p_<label> columns)")
+            raise InputError(
+                f"{data.path}: row {first_row + at}: stance {stance.iat[at]!r} is not one of the file's "
+                f"labels ({', '.join(data.labels)}, from its p_<label> columns)"
+            )
         if "review" in chunk.columns:
             data.review = (data.review or 0) + int(((_text(chunk, "review") == "review") & scored).sum())
-        confidence = _number(chunk, "confidence") if "confidence" in chunk.columns else \
-            chunk[[f"p_{label}" for label in data.labels]].apply(pd.to_numeric, errors="coerce").max(axis=1)
+        confidence = (
+            _number(chunk, "confidence")
+            if "confidence" in chunk.columns
+            else chunk[[f"p_{label}" for label in data.labels]].apply(pd.to_numeric, errors="coerce").max(axis=1)
+        )
         confidence = confidence.fillna(0.0)
         periods, groups = self.periods(chunk), self.groups(chunk)
         data.scored += int(scored.sum())
@@ -239,18 +266,25 @@ class _Collector:
         if "doc_id" in chunk.columns:
             self.fold_articles(_text(chunk, "doc_id"), stance, scored, confidence, periods, groups)
         candidates = scored & (stance != data.none_label)
-        self.offer(self.evidence_frame(chunk, candidates, stance, periods, confidence, _text(chunk, self.text_column),
-                                       first_row))
+        self.offer(self.evidence_frame(chunk, candidates, stance, periods, confidence, _text(chunk, self.text_column), first_row))
 
-    def fold_articles(self, doc_ids: pd.Series, stance: pd.Series, scored: pd.Series, confidence: pd.Series,
-                      periods: pd.Series, groups: pd.Series) -> None:
+    def fold_articles(
+        self,
+        doc_ids: pd.Series,
+        stance: pd.Series,
+        scored: pd.Series,
+        confidence: pd.Series,
+        periods: pd.Series,
+        groups: pd.Series,
+    ) -> None:
         """Each run of equal doc_ids is (a part of) one article; the last run of the chunk
         stays open, as the next chunk may continue it."""
         values = doc_ids.to_numpy()
         starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
         run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(values)]))
-        frame = pd.DataFrame({"run": run[scored.to_numpy()], "label": stance[scored].to_numpy(),
-                              "confidence": confidence[scored].to_numpy()})
+        frame = pd.DataFrame(
+            {"run": run[scored.to_numpy()], "label": stance[scored].to_numpy(), "confidence": confidence[scored].to_numpy()}
+        )
         sums = frame.groupby(["run", "label"], sort=False)["confidence"].agg(["size", "sum"])
         per_run: dict[int, list[tuple[str, int, float]]] = {}
         for (r, label), n, total in zip(sums.index, sums["size"].to_numpy(), sums["sum"].to_numpy()):
@@ -286,23 +320,29 @@ class _Collector:
                 self.count(data.by_group, groups, label_column, n)
         for label in data.stances:
             texts = _text(chunk, f"top_{label}_text")
-            confidence = _number(chunk, f"top_{label}_confidence") if f"top_{label}_confidence" in chunk.columns \
+            confidence = (
+                _number(chunk, f"top_{label}_confidence")
+                if f"top_{label}_confidence" in chunk.columns
                 else pd.Series(np.nan, index=chunk.index)
+            )
             mask = (texts != "") & confidence.notna()
-            self.offer(self.evidence_frame(chunk, mask, pd.Series(label, index=chunk.index), periods, confidence,
-                                           texts, first_row))
+            self.offer(
+                self.evidence_frame(chunk, mask, pd.Series(label, index=chunk.index), periods, confidence, texts, first_row)
+            )
 
 
 def _labels(columns: list[str], prefix: str) -> list[str]:
-    return [column[len(prefix):] for column in columns if column.startswith(prefix) and len(column) > len(prefix)]
+    return [column[len(prefix) :] for column in columns if column.startswith(prefix) and len(column) > len(prefix)]
 
 
 def _first_chunk(path: Path, encoding: str) -> tuple[pd.DataFrame | None, Iterator[pd.DataFrame]]:
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if input_format(path).articles:
-        raise InputError(f"{path}: not a scored file (a .csv, .jsonl or .parquet written by `stance score`); "
-                         f"score it first: stance score {path} --output scored.parquet")
+        raise InputError(
+            f"{path}: not a scored file (a .csv, .jsonl or .parquet written by `stance score`); "
+            f"score it first: stance score {path} --output scored.parquet"
+        )
     chunks = iter(open_input(path, CHUNK_ROWS, encoding).chunks)
     return next(chunks, None), chunks
 
@@ -316,14 +356,24 @@ def _group_source(path: Path, columns: list[str], group: str | None) -> str | No
     if wanted == DERIVED_COUNTRY and "doc_id" in columns:
         return f"doc_id:{DERIVED_COUNTRY}"
     if group is not None:
-        raise InputError(f"{path}: no {group!r} column to group by (columns: {', '.join(columns)})"
-                         + ("; source_country is read from doc_id when there is one" if group == DERIVED_COUNTRY else ""))
+        raise InputError(
+            f"{path}: no {group!r} column to group by (columns: {', '.join(columns)})"
+            + ("; source_country is read from doc_id when there is one" if group == DERIVED_COUNTRY else "")
+        )
     log.warning("%s: no source_country, and no doc_id to read it from: the report has no by-group section", path)
     return None
 
 
-def collect(path: Path, *, period: Period = "month", group: str | None = None, none_label: str = "none",
-            evidence_per_cell: int = 3, text_column: str = "text", encoding: str = "utf-8-sig") -> ReportData:
+def collect(
+    path: Path,
+    *,
+    period: Period = "month",
+    group: str | None = None,
+    none_label: str = "none",
+    evidence_per_cell: int = 3,
+    text_column: str = "text",
+    encoding: str = "utf-8-sig",
+) -> ReportData:
     """Aggregate the scored file at ``path`` (any of the scoring output formats).
 
     ``group``: the column to break stance down by (default ``source_country``, read from
@@ -338,21 +388,23 @@ def collect(path: Path, *, period: Period = "month", group: str | None = None, n
         level: Literal["sentence", "article"] = "sentence"
         labels = _labels(columns, "p_")
         if text_column not in columns:
-            raise InputError(f"{path}: no {text_column!r} column with the sentences (columns: {', '.join(columns)}); "
-                             "use --text-column")
+            raise InputError(
+                f"{path}: no {text_column!r} column with the sentences (columns: {', '.join(columns)}); use --text-column"
+            )
     elif "dominant_stance" in columns:
         level, labels = "article", _labels(columns, "n_")
     else:
-        raise InputError(f"{path}: no 'stance' column (nor 'dominant_stance' of an article-level file); "
-                         f"is it a `stance score` output? columns: {', '.join(columns)}")
+        raise InputError(
+            f"{path}: no 'stance' column (nor 'dominant_stance' of an article-level file); "
+            f"is it a `stance score` output? columns: {', '.join(columns)}"
+        )
     if not labels:
         needed = "p_<label>" if level == "sentence" else "n_<label>"
         raise InputError(f"{path}: no {needed} columns, so the labels are unknown (columns: {', '.join(columns)})")
     dated = "date" in columns
     if not dated:
         log.warning("%s: no 'date' column: the report has no charts over time", path)
-    data = ReportData(path=path, level=level, labels=labels, none_label=none_label, period=period, group=None,
-                      dated=dated)
+    data = ReportData(path=path, level=level, labels=labels, none_label=none_label, period=period, group=None, dated=dated)
     source = _group_source(path, columns, group)
     data.group = None if source is None else source.split(":")[-1]
     collector = _Collector(data, evidence_per_cell, source, text_column)

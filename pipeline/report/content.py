@@ -67,8 +67,7 @@ def share(part: int, whole: int) -> str:
 def _model_line(data: ReportData) -> str:
     record = data.provenance
     if not record:
-        return (f"not recorded (no {data.path.name}.provenance.json beside the file; `stance score` writes one "
-                "with every output)")
+        return f"not recorded (no {data.path.name}.provenance.json beside the file; `stance score` writes one with every output)"
     uri = str(record.get("model_uri") or "unknown URI")
     version = f", version {record['model_version']}" if record.get("model_version") else ""
     model_id = f" (model id {record['model_id']})" if record.get("model_id") else ""
@@ -80,10 +79,14 @@ def headline(data: ReportData) -> Section:
     rows = [["scored file", f"{data.path.name} ({data.level} level)"], ["model", _model_line(data)]]
     if data.articles is not None:
         rows.append(["articles", f"{data.articles:,}"])
-    rows += [["sentences", f"{data.sentences:,}"], ["scored sentences", f"{data.scored:,}"],
-             ["stance sentences", f"{stance_total:,} ({share(stance_total, data.scored)} of scored)"]]
-    rows += [[f"  {label}", f"{data.label_counts[label]:,} ({share(data.label_counts[label], data.scored)})"]
-             for label in data.stances]
+    rows += [
+        ["sentences", f"{data.sentences:,}"],
+        ["scored sentences", f"{data.scored:,}"],
+        ["stance sentences", f"{stance_total:,} ({share(stance_total, data.scored)} of scored)"],
+    ]
+    rows += [
+        [f"  {label}", f"{data.label_counts[label]:,} ({share(data.label_counts[label], data.scored)})"] for label in data.stances
+    ]
     if data.review is not None:
         rows.append(["flagged for review", f"{data.review:,} ({share(data.review, data.scored)} of scored)"])
     if data.dated:
@@ -94,8 +97,9 @@ def headline(data: ReportData) -> Section:
     return Section("Summary", "summary", [Table(["", ""], rows)])
 
 
-def _counts_table(data: ReportData, table: dict[str, Counter], articles: dict[str, Counter], keys: list[str],
-                  key_name: str) -> Table:
+def _counts_table(
+    data: ReportData, table: dict[str, Counter], articles: dict[str, Counter], keys: list[str], key_name: str
+) -> Table:
     header = [key_name, "sentences", *data.stances, "stance share"]
     if data.articles is not None:
         header += ["articles", *[f"articles: {label}" for label in data.stances]]
@@ -119,14 +123,21 @@ def over_time(data: ReportData) -> Section | None:
     blocks: list[Block] = [
         f"Stance sentences per {data.period}, stacked by label. Counts, not shares: a {data.period} with few "
         "articles can swing on a handful of sentences.",
-        counts_chart(f"Stance sentences per {data.period}", data.by_period, periods, data.stances, "sentences")]
+        counts_chart(f"Stance sentences per {data.period}", data.by_period, periods, data.stances, "sentences"),
+    ]
     if data.articles is not None:
         blocks += [
             f"Share of each {data.period}'s articles whose dominant stance (the stance most of its stance "
             "sentences take) is each label; the rest took no stance. The number above a bar is the articles "
             f"in that {data.period}.",
-            shares_chart(f"Articles by dominant stance, share per {data.period}", data.articles_by_period, periods,
-                         data.stances, "share of articles")]
+            shares_chart(
+                f"Articles by dominant stance, share per {data.period}",
+                data.articles_by_period,
+                periods,
+                data.stances,
+                "share of articles",
+            ),
+        ]
     undated = [UNDATED] if UNDATED in data.by_period else []
     blocks.append(_counts_table(data, data.by_period, data.articles_by_period, periods + undated, data.period))
     return Section("Stance over time", "over-time", blocks)
@@ -137,14 +148,25 @@ def by_group(data: ReportData) -> Section | None:
         return None
     groups = data.groups()
     drawn = groups[:MAX_GROUPS]
-    note = f" (the {MAX_GROUPS} with the most stance sentences; the table lists all {len(groups)})" \
-        if len(groups) > MAX_GROUPS else ""
+    note = (
+        f" (the {MAX_GROUPS} with the most stance sentences; the table lists all {len(groups)})"
+        if len(groups) > MAX_GROUPS
+        else ""
+    )
     blocks: list[Block] = [
         f"Stance sentences per {data.group}{note}.",
-        counts_chart(f"Stance sentences per {data.group}", data.by_group, drawn, data.stances, "sentences")]
+        counts_chart(f"Stance sentences per {data.group}", data.by_group, drawn, data.stances, "sentences"),
+    ]
     if data.articles is not None:
-        blocks.append(shares_chart(f"Articles by dominant stance, share per {data.group}", data.articles_by_group,
-                                   drawn, data.stances, "share of articles"))
+        blocks.append(
+            shares_chart(
+                f"Articles by dominant stance, share per {data.group}",
+                data.articles_by_group,
+                drawn,
+                data.stances,
+                "share of articles",
+            )
+        )
     blocks.append(_counts_table(data, data.by_group, data.articles_by_group, groups, data.group))
     return Section(f"By {data.group}", "by-group", blocks)
 
@@ -155,8 +177,7 @@ def evidence(data: ReportData) -> Section:
     blocks: list[Block] = [f"The highest-confidence sentences of {per}{level}: the text behind every bar."]
     for label in data.stances:
         blocks.append(Heading(label))
-        lists = [EvidenceList(label, period, items) for (name, period), items in data.evidence.items()
-                 if name == label and items]
+        lists = [EvidenceList(label, period, items) for (name, period), items in data.evidence.items() if name == label and items]
         lists.sort(key=lambda e: (e.period == UNDATED, e.period))
         blocks.extend(lists or [f"No sentence was labelled {label}."])
     return Section("Evidence", "evidence", blocks)
@@ -164,16 +185,20 @@ def evidence(data: ReportData) -> Section:
 
 def how_to_read(data: ReportData) -> Section:
     meanings = [f"{label}: {LABEL_MEANINGS[label]}" if label in LABEL_MEANINGS else label for label in data.labels]
-    return Section("How to read this", "how-to-read", [
-        "Each sentence got one label from the model, for the stance it expresses toward sending military "
-        f"personnel into Ukraine: {'; '.join(meanings)}. The full rules and edge cases are in {GUIDELINE}.",
-        "Labels are a model's predictions, not annotations: read the evidence sentences before trusting a bar. "
-        "Stance sentences are rare in news (a few in a hundred), so a rare stance in a small period or group "
-        "is noisy: a bar of three sentences can be one article quoted three times. The tables give the counts "
-        "behind every share.",
-        "Confidence is the model's probability for the label it chose; the evidence lists the most confident "
-        "sentences first, which are not always the most important ones.",
-    ])
+    return Section(
+        "How to read this",
+        "how-to-read",
+        [
+            "Each sentence got one label from the model, for the stance it expresses toward sending military "
+            f"personnel into Ukraine: {'; '.join(meanings)}. The full rules and edge cases are in {GUIDELINE}.",
+            "Labels are a model's predictions, not annotations: read the evidence sentences before trusting a bar. "
+            "Stance sentences are rare in news (a few in a hundred), so a rare stance in a small period or group "
+            "is noisy: a bar of three sentences can be one article quoted three times. The tables give the counts "
+            "behind every share.",
+            "Confidence is the model's probability for the label it chose; the evidence lists the most confident "
+            "sentences first, which are not always the most important ones.",
+        ],
+    )
 
 
 def build(data: ReportData) -> Report:

@@ -27,16 +27,18 @@ th:first-child, td:first-child { text-align: left; }
 
 
 def _table(table: Table) -> str:
-    head = "" if not any(table.header) else \
-        "<thead><tr>" + "".join(f"<th>{escape(cell)}</th>" for cell in table.header) + "</tr></thead>"
+    head = (
+        ""
+        if not any(table.header)
+        else "<thead><tr>" + "".join(f"<th>{escape(cell)}</th>" for cell in table.header) + "</tr></thead>"
+    )
     body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
     return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
 def _evidence_item(item: Evidence) -> str:
     where = " · ".join(escape(part) for part in (item.title or item.doc_id, item.date, item.source) if part)
-    return (f'<li><span class="conf">{item.confidence:.2f}</span> {escape(item.text)}'
-            f'<br><span class="meta">{where}</span></li>')
+    return f'<li><span class="conf">{item.confidence:.2f}</span> {escape(item.text)}<br><span class="meta">{where}</span></li>'
 
 
 def _block(block: Block, id_prefix: str) -> str:
@@ -56,10 +58,15 @@ def _block(block: Block, id_prefix: str) -> str:
 
 def render_html(report: Report) -> str:
     nav = "".join(f'<a href="#{section.anchor}">{escape(section.title)}</a>' for section in report.sections)
-    body = "".join(f'<section id="{section.anchor}"><h2>{escape(section.title)}</h2>'
-                   + "".join(_block(block, f"{section.anchor}-{i}-") for i, block in enumerate(section.blocks))
-                   + "</section>" for section in report.sections)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(report.title)}</title><style>{STYLE}</style></head>"
-            f"<body><h1>{escape(report.title)}</h1><nav>{nav}</nav>{body}</body></html>\n")
+    body = "".join(
+        f'<section id="{section.anchor}"><h2>{escape(section.title)}</h2>'
+        + "".join(_block(block, f"{section.anchor}-{i}-") for i, block in enumerate(section.blocks))
+        + "</section>"
+        for section in report.sections
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(report.title)}</title><style>{STYLE}</style></head>"
+        f"<body><h1>{escape(report.title)}</h1><nav>{nav}</nav>{body}</body></html>\n"
+    )

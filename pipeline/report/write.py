@@ -27,19 +27,29 @@ def report_format(output: Path, requested: Format | None) -> Format:
     try:
         return SUFFIXES[output.suffix.lower()]
     except KeyError:
-        raise InputError(f"{output}: unknown report extension {output.suffix!r}; use .html or .md, "
-                         "or say --format html|md") from None
+        raise InputError(
+            f"{output}: unknown report extension {output.suffix!r}; use .html or .md, or say --format html|md"
+        ) from None
 
 
-def write_report(scored: Path, output: Path, *, fmt: Format | None = None, period: Period = "month",
-                 group: str | None = None, none_label: str = "none", evidence_per_cell: int = 3,
-                 text_column: str = "text") -> ReportData:
+def write_report(
+    scored: Path,
+    output: Path,
+    *,
+    fmt: Format | None = None,
+    period: Period = "month",
+    group: str | None = None,
+    none_label: str = "none",
+    evidence_per_cell: int = 3,
+    text_column: str = "text",
+) -> ReportData:
     """Aggregate ``scored`` and write the report to ``output``; returns what it showed."""
     chosen = report_format(output, fmt)
     if output.resolve() == scored.resolve():
         raise InputError(f"{output}: is the scored input; choose another output path")
-    data = collect(scored, period=period, group=group, none_label=none_label, evidence_per_cell=evidence_per_cell,
-                   text_column=text_column)
+    data = collect(
+        scored, period=period, group=group, none_label=none_label, evidence_per_cell=evidence_per_cell, text_column=text_column
+    )
     data.provenance = read_provenance(scored)
     report = build(data)
     text = render_html(report) if chosen == "html" else render_markdown(report, output)

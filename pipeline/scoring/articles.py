@@ -23,12 +23,18 @@ def summary_columns(labels: Sequence[str], none_label: str, review: bool = False
     stance sentences the band accepted, ``n_accepted_<label>``, after the counts)."""
     stances = [label for label in labels if label != none_label]
     accepted = [f"n_accepted_{label}" for label in stances] if review else []
-    return ["sentences", "scored", *[f"n_{label}" for label in labels], *accepted, "dominant_stance",
-            *[column for label in stances for column in (f"top_{label}_text", f"top_{label}_confidence")], "error"]
+    return [
+        "sentences",
+        "scored",
+        *[f"n_{label}" for label in labels],
+        *accepted,
+        "dominant_stance",
+        *[column for label in stances for column in (f"top_{label}_text", f"top_{label}_confidence")],
+        "error",
+    ]
 
 
-def dominant_stance(counts: dict[str, int], confidence_sums: dict[str, float], labels: Sequence[str],
-                    none_label: str) -> str:
+def dominant_stance(counts: dict[str, int], confidence_sums: dict[str, float], labels: Sequence[str], none_label: str) -> str:
     """The most frequent stance other than ``none_label`` (ties: higher summed confidence,
     then label order); ``none_label`` when no sentence took a stance."""
     candidates = [label for label in labels if label != none_label and counts.get(label, 0) > 0]
@@ -75,6 +81,7 @@ def summarize_articles(scored: pd.DataFrame, labels: Sequence[str], none_label: 
     rows = []
     for _, sentences in scored.groupby(article, sort=False):
         first = sentences.iloc[0]
-        rows.append({**{column: first[column] for column in fields},
-                     **summarize_article(sentences, labels, none_label, text_column)})
+        rows.append(
+            {**{column: first[column] for column in fields}, **summarize_article(sentences, labels, none_label, text_column)}
+        )
     return pd.DataFrame(rows, columns=[*fields, *summary_columns(labels, none_label, "review" in scored.columns)])

@@ -29,8 +29,12 @@ def input_fingerprint(path: Path) -> str:
     return digest_files(article_paths(path), name_separator=b"\0")
 
 
-_CHANGED = {"input_fingerprint": "the input's bytes changed", "model_uri": "the model URI changed",
-            "model_id": "the model behind the URI changed", "version": "the checkpoint format changed"}
+_CHANGED = {
+    "input_fingerprint": "the input's bytes changed",
+    "model_uri": "the model URI changed",
+    "model_id": "the model behind the URI changed",
+    "version": "the checkpoint format changed",
+}
 
 
 @dataclass
@@ -60,8 +64,11 @@ class CheckpointState:
                 detail = "" if key == "input_fingerprint" else f" ({getattr(saved, key)!r} -> {getattr(self, key)!r})"
                 return reason + detail
         changed = sorted(k for k in {*self.options, *saved.options} if self.options.get(k) != saved.options.get(k))
-        return ("options changed: " + ", ".join(f"{k} {saved.options.get(k)!r} -> {self.options.get(k)!r}" for k in changed)
-                if changed else "")
+        return (
+            "options changed: " + ", ".join(f"{k} {saved.options.get(k)!r} -> {self.options.get(k)!r}" for k in changed)
+            if changed
+            else ""
+        )
 
 
 class Checkpoint:
@@ -78,8 +85,7 @@ class Checkpoint:
     def start(self, state: CheckpointState) -> CheckpointState:
         """Begin a fresh run, dropping any checkpoint an earlier run left."""
         if self.exists() or self.partial.exists():
-            log.warning("%s: discarding the checkpoint of an earlier interrupted run (use --resume to continue it)",
-                        self.output)
+            log.warning("%s: discarding the checkpoint of an earlier interrupted run (use --resume to continue it)", self.output)
             self.discard()
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self.partial.write_bytes(b"")
@@ -89,16 +95,17 @@ class Checkpoint:
     def resume(self, expected: CheckpointState) -> CheckpointState:
         """The saved state, if this run may continue it; the partial is cut back to it."""
         if not self.exists():
-            raise InputError(f"{self.output}: nothing to resume (no checkpoint {self.state_path.name}); "
-                             "run without --resume")
+            raise InputError(f"{self.output}: nothing to resume (no checkpoint {self.state_path.name}); run without --resume")
         saved = self.load()
         reason = expected.mismatch(saved)
         if reason:
             raise InputError(f"{self.output}: cannot resume: {reason}; run without --resume to start over")
         size = self.partial.stat().st_size if self.partial.exists() else -1
         if size < saved.bytes_done:
-            raise InputError(f"{self.output}: cannot resume: {self.partial.name} holds {max(size, 0)} bytes, "
-                             f"the checkpoint says {saved.bytes_done}; run without --resume to start over")
+            raise InputError(
+                f"{self.output}: cannot resume: {self.partial.name} holds {max(size, 0)} bytes, "
+                f"the checkpoint says {saved.bytes_done}; run without --resume to start over"
+            )
         if size > saved.bytes_done:
             with self.partial.open("r+b") as handle:  # a chunk torn by the interruption
                 handle.truncate(saved.bytes_done)

@@ -39,8 +39,11 @@ class NgramWeights:
         if coef.shape[0] == 1:  # two classes: one weight vector, toward the second class
             coef = np.vstack([-coef[0], coef[0]])
         relative = coef - coef.mean(axis=0, keepdims=True)
-        return cls(features, np.array([readable(name) for name in features.get_feature_names_out()], dtype=object),
-                   {str(label): relative[i] for i, label in enumerate(logreg.classes_)})
+        return cls(
+            features,
+            np.array([readable(name) for name in features.get_feature_names_out()], dtype=object),
+            {str(label): relative[i] for i, label in enumerate(logreg.classes_)},
+        )
 
     def top(self, texts: Sequence[str], predicted: Sequence[str], k: int = TOP_NGRAMS) -> list[str]:
         """For each text, its ``k`` features that pushed most toward its predicted label."""

@@ -18,9 +18,20 @@ from typing import Callable
 from pipeline.errors import InputError
 from pipeline.io import check_encoding, unknown_suffix
 from pipeline.scoring.output import ChunkWriter, CsvWriter, JsonlWriter, ParquetWriter
-from pipeline.scoring.readers import (CheckStart, InputRows, OpenRows, article_table_rows, check_articles_start,
-                                      check_jsonl_start, first_rows_check, open_articles, open_csv, open_jsonl,
-                                      open_parquet, sentence_chunks)
+from pipeline.scoring.readers import (
+    CheckStart,
+    InputRows,
+    OpenRows,
+    article_table_rows,
+    check_articles_start,
+    check_jsonl_start,
+    first_rows_check,
+    open_articles,
+    open_csv,
+    open_jsonl,
+    open_parquet,
+    sentence_chunks,
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,7 @@ INPUT_FORMATS: dict[str, InputFormat] = {
     ".csv": InputFormat("csv", open_csv),
     ".jsonl": InputFormat("jsonl", open_jsonl, check=check_jsonl_start),
     ".parquet": InputFormat("parquet", open_parquet),
-    ".txt": InputFormat("txt", open_articles, articles=True, check=check_articles_start,
-                        accepts=".txt or a folder of .txt"),
+    ".txt": InputFormat("txt", open_articles, articles=True, check=check_articles_start, accepts=".txt or a folder of .txt"),
 }
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
     ".csv": OutputFormat("csv", CsvWriter),
@@ -81,8 +91,9 @@ def output_format(path: Path) -> OutputFormat:
     return found
 
 
-def open_input(path: Path, chunk_rows: int, encoding: str = "utf-8-sig", articles: bool = False,
-               text_column: str = "text") -> InputRows:
+def open_input(
+    path: Path, chunk_rows: int, encoding: str = "utf-8-sig", articles: bool = False, text_column: str = "text"
+) -> InputRows:
     """The input's rows in chunks, in order. Article files are always split into
     sentences; a table is read as articles (one per row, ``doc_id`` and ``text_column``)
     when ``articles``."""

@@ -39,8 +39,11 @@ def as_text(value: object) -> str | None:
 
 def _is_typed(column: pd.Series) -> bool:
     """Numeric, boolean and datetime columns keep their type; everything else is text."""
-    return (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-            or pd.api.types.is_datetime64_any_dtype(column))
+    return (
+        pd.api.types.is_numeric_dtype(column)
+        or pd.api.types.is_bool_dtype(column)
+        or pd.api.types.is_datetime64_any_dtype(column)
+    )
 
 
 def _plain(value: object) -> object:
@@ -68,8 +71,10 @@ _LINE_SEPARATORS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u202
 
 
 def jsonl_bytes(frame: pd.DataFrame) -> bytes:
-    lines = [json.dumps({key: _plain(value) for key, value in record.items()}, ensure_ascii=False, default=str)
-             for record in frame.to_dict(orient="records")]
+    lines = [
+        json.dumps({key: _plain(value) for key, value in record.items()}, ensure_ascii=False, default=str)
+        for record in frame.to_dict(orient="records")
+    ]
     return "".join(line.translate(_LINE_SEPARATORS) + "\n" for line in lines).encode("utf-8")
 
 
@@ -78,17 +83,24 @@ def arrow_table(frame: pd.DataFrame, schema=None):  # noqa: ANN001, ANN201 (pyar
     schema); cast to ``schema`` when given."""
     import pyarrow as pa
 
-    arrays = [pa.array(frame[name], from_pandas=True) if _is_typed(frame[name])
-              else pa.array([as_text(v) for v in frame[name]] if _needs_text(frame[name]) else frame[name],
-                            type=pa.string(), from_pandas=True) for name in frame.columns]
+    arrays = [
+        pa.array(frame[name], from_pandas=True)
+        if _is_typed(frame[name])
+        else pa.array(
+            [as_text(v) for v in frame[name]] if _needs_text(frame[name]) else frame[name], type=pa.string(), from_pandas=True
+        )
+        for name in frame.columns
+    ]
     table = pa.Table.from_arrays(arrays, names=[str(name) for name in frame.columns])
     if schema is None:
         return table
     try:
         return table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
-        raise InputError(f"a later chunk of the input does not fit the Parquet schema of the first "
-                         f"({first_line(exc)}); write .csv or .jsonl instead") from None
+        raise InputError(
+            f"a later chunk of the input does not fit the Parquet schema of the first "
+            f"({first_line(exc)}); write .csv or .jsonl instead"
+        ) from None
 
 
 class ChunkWriter(Protocol):

@@ -16,8 +16,14 @@ def scoring_progress(label: str = "scoring") -> Iterator[Callable[[int, int | No
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn(label), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,} rows"),
-               TextColumn("{task.fields[rate]} rows/s"), TimeElapsedColumn())
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[rate]} rows/s"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None, rate="-")
         started = time.perf_counter()

@@ -193,8 +193,7 @@ def check_articles_start(path: Path, encoding: str, text_column: str) -> None:
     """Nothing to check cheaply: an article file is read whole when scored."""
 
 
-def article_table_rows(chunks: Iterable[pd.DataFrame], path: Path,
-                       text_column: str) -> Iterator[tuple[dict[str, object], int]]:
+def article_table_rows(chunks: Iterable[pd.DataFrame], path: Path, text_column: str) -> Iterator[tuple[dict[str, object], int]]:
     """(article fields, 0) for each row of a table whose rows are whole articles; a row
     without ``doc_id`` gets its row number."""
     number = 0
@@ -218,12 +217,15 @@ def article_sentences(article: dict[str, object], text_column: str, offset: int 
     if not sentences:
         empty = text if not isinstance(text, str) else ""
         return [{**fields, "position": 0, "char_start": None, "char_end": None, text_column: empty}]
-    return [{**fields, "position": s.position, "char_start": s.char_start, "char_end": s.char_end,
-             text_column: s.text} for s in sentences]
+    return [
+        {**fields, "position": s.position, "char_start": s.char_start, "char_end": s.char_end, text_column: s.text}
+        for s in sentences
+    ]
 
 
-def sentence_chunks(articles: Iterable[tuple[dict[str, object], int]], chunk_rows: int,
-                    text_column: str) -> Iterator[pd.DataFrame]:
+def sentence_chunks(
+    articles: Iterable[tuple[dict[str, object], int]], chunk_rows: int, text_column: str
+) -> Iterator[pd.DataFrame]:
     """Sentences of the articles, in chunks of at least ``chunk_rows`` rows (the last may
     be smaller) that never split an article; ``position == 0`` starts each article."""
     rows: list[dict[str, object]] = []

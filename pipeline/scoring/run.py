@@ -33,8 +33,7 @@ from pipeline.scoring.workers import ChunkScorer
 if TYPE_CHECKING:
     from pipeline.scoring.explain import Explainer
 
-__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "check_paths", "precheck_input", "score_chunk",
-           "score_file"]
+__all__ = ["AlreadyComplete", "ScoreOptions", "ScoreSummary", "check_paths", "precheck_input", "score_chunk", "score_file"]
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +78,25 @@ def text_problem(value: object, max_chars: int) -> str:
 def output_columns(labels: Sequence[str], explain: bool = False, review: bool = False) -> list[str]:
     """The columns scoring adds to every row (``review`` with the review band, ``evidence``
     with ``--explain``); an input column of one of these names is refused."""
-    return ["stance", "confidence", *[f"p_{label}" for label in labels], *(["review"] if review else []), "error",
-            *(["evidence"] if explain else [])]
+    return [
+        "stance",
+        "confidence",
+        *[f"p_{label}" for label in labels],
+        *(["review"] if review else []),
+        "error",
+        *(["evidence"] if explain else []),
+    ]
 
 
-def score_chunk(chunk: pd.DataFrame, predictor: Predictor, labels: Sequence[str], text_column: str,
-                max_chars: int, explainer: "Explainer | None" = None, review: bool = False) -> pd.DataFrame:
+def score_chunk(
+    chunk: pd.DataFrame,
+    predictor: Predictor,
+    labels: Sequence[str],
+    text_column: str,
+    max_chars: int,
+    explainer: "Explainer | None" = None,
+    review: bool = False,
+) -> pd.DataFrame:
     """The chunk's rows plus ``stance``, ``confidence``, ``p_<label>`` and ``error`` (and
     ``evidence`` from ``explainer``: :mod:`pipeline.scoring.explain`)."""
     problems = chunk[text_column].map(lambda v: text_problem(v, max_chars))
@@ -140,12 +152,15 @@ def check_paths(input_path: Path, output_path: Path) -> tuple[InputFormat, Outpu
     return source, target
 
 
-def _check_options(input_path: Path, source: InputFormat, options: ScoreOptions,
-                   labels: Sequence[str] | None = None, explain: bool = False) -> None:
+def _check_options(
+    input_path: Path, source: InputFormat, options: ScoreOptions, labels: Sequence[str] | None = None, explain: bool = False
+) -> None:
     """The options fit the input (and, given ``labels``, the model)."""
     if options.level == "article" and not (options.articles or source.articles):
-        raise InputError(f"{input_path}: --level article needs article input: .txt files, or --articles for a "
-                         "table whose rows are whole articles")
+        raise InputError(
+            f"{input_path}: --level article needs article input: .txt files, or --articles for a "
+            "table whose rows are whole articles"
+        )
     if labels is not None and options.level == "article" and options.none_label not in labels:
         raise InputError(f"--none-label {options.none_label!r} is not one of the model's labels ({', '.join(labels)})")
     if explain and options.level == "article":
@@ -167,24 +182,38 @@ def _output_rows(scored: pd.DataFrame, labels: Sequence[str], options: ScoreOpti
     return scored
 
 
-def _checked(chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_column: str,
-             explain: bool, review: bool) -> pd.DataFrame:
+def _checked(
+    chunk: pd.DataFrame, input_path: Path, labels: Sequence[str], text_column: str, explain: bool, review: bool
+) -> pd.DataFrame:
     """The chunk, once it has the text column and no column the scores would overwrite."""
     if text_column not in chunk.columns:
         raise no_text_column(input_path, chunk.columns, text_column)
     added = output_columns(labels, explain, review)
     clash = [c for c in added if c in chunk.columns]
     if clash:
-        raise InputError(f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
-                         f"{', '.join(added)}); rename it in the input")
+        raise InputError(
+            f"{input_path}: column {clash[0]!r} would be overwritten by the scores (the output adds "
+            f"{', '.join(added)}); rename it in the input"
+        )
     return chunk
 
 
-def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels: Sequence[str],
-               options: ScoreOptions = ScoreOptions(), *, model_uri: str = "", model_id: str = "",
-               model_version: str = "", resume: bool = False,
-               progress: Callable[[int, int | None], None] | None = None, workers: int = 1,
-               load_model: Callable[[], Predictor] | None = None, explainer: "Explainer | None" = None) -> ScoreSummary:
+def score_file(
+    input_path: Path,
+    output_path: Path,
+    predictor: Predictor,
+    labels: Sequence[str],
+    options: ScoreOptions = ScoreOptions(),
+    *,
+    model_uri: str = "",
+    model_id: str = "",
+    model_version: str = "",
+    resume: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+    workers: int = 1,
+    load_model: Callable[[], Predictor] | None = None,
+    explainer: "Explainer | None" = None,
+) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format by extension), atomically.
 
     After each chunk the output so far and a checkpoint are on disk beside the output;
@@ -201,9 +230,13 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     started = time.perf_counter()
     source = open_input(input_path, options.chunk_rows, options.encoding, options.articles, options.text_column)
     checkpoint = Checkpoint(output_path)
-    expected = CheckpointState(input=str(input_path), input_fingerprint=input_fingerprint(input_path),
-                               model_uri=model_uri, model_id=model_id,
-                               options={**asdict(options), "output_format": target.name, "explain": explainer is not None})
+    expected = CheckpointState(
+        input=str(input_path),
+        input_fingerprint=input_fingerprint(input_path),
+        model_uri=model_uri,
+        model_id=model_id,
+        options={**asdict(options), "output_format": target.name, "explain": explainer is not None},
+    )
     if resume and not checkpoint.exists() and output_path.exists():
         raise AlreadyComplete(f"{output_path}: already complete (no checkpoint of an interrupted run); nothing to resume")
     if not resume and output_path.exists():
@@ -217,13 +250,24 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
     try:
         if progress is not None:
             progress(state.rows_done, total)
-        pending = ((number, _checked(chunk, input_path, labels, options.text_column, explainer is not None,
-                                     options.review))
-                   for number, chunk in enumerate(source.chunks) if number >= state.chunks_done)
-        scorer = ChunkScorer(predictor, functools.partial(score_chunk, labels=tuple(labels), text_column=options.text_column,
-                                                          max_chars=options.max_chars, explainer=explainer,
-                                                          review=options.review),
-                             workers, load_model)
+        pending = (
+            (number, _checked(chunk, input_path, labels, options.text_column, explainer is not None, options.review))
+            for number, chunk in enumerate(source.chunks)
+            if number >= state.chunks_done
+        )
+        scorer = ChunkScorer(
+            predictor,
+            functools.partial(
+                score_chunk,
+                labels=tuple(labels),
+                text_column=options.text_column,
+                max_chars=options.max_chars,
+                explainer=explainer,
+                review=options.review,
+            ),
+            workers,
+            load_model,
+        )
         for number, scored in scorer.map(pending):
             errors = int((scored["error"] != "").sum())
             written = _output_rows(scored, labels, options)
@@ -237,19 +281,39 @@ def score_file(input_path: Path, output_path: Path, predictor: Predictor, labels
         if state.rows_done == 0:
             raise no_rows(input_path)
         partial.finish(output_path)
-        write_provenance(output_path, {"model_uri": model_uri, "model_version": model_version, "model_id": model_id,
-                                       "input": str(input_path), "level": options.level, "labels": list(labels),
-                                       "rows": state.rows_done, "scored": state.scored, "errors": state.errors})
+        write_provenance(
+            output_path,
+            {
+                "model_uri": model_uri,
+                "model_version": model_version,
+                "model_id": model_id,
+                "input": str(input_path),
+                "level": options.level,
+                "labels": list(labels),
+                "rows": state.rows_done,
+                "scored": state.scored,
+                "errors": state.errors,
+            },
+        )
     except StanceError:
         checkpoint.discard()
         raise
     except KeyboardInterrupt:
-        raise Stopped(f"interrupted: {output_path} not written yet; the {state.rows_done} rows scored so far are "
-                      "checkpointed, and the same command with --resume continues from there") from None
+        raise Stopped(
+            f"interrupted: {output_path} not written yet; the {state.rows_done} rows scored so far are "
+            "checkpointed, and the same command with --resume continues from there"
+        ) from None
     except BaseException:
-        log.warning("%s: stopped after %d rows; the same command with --resume continues from there",
-                    output_path, state.rows_done)
+        log.warning(
+            "%s: stopped after %d rows; the same command with --resume continues from there", output_path, state.rows_done
+        )
         raise
     checkpoint.discard()
-    return ScoreSummary(state.rows_done, state.scored, state.errors, time.perf_counter() - started, resumed_rows,
-                        state.outputs_done if options.level == "article" else None)
+    return ScoreSummary(
+        state.rows_done,
+        state.scored,
+        state.errors,
+        time.perf_counter() - started,
+        resumed_rows,
+        state.outputs_done if options.level == "article" else None,
+    )

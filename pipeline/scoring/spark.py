@@ -64,9 +64,14 @@ def spark_session(master: str = DEFAULT_MASTER):  # noqa: ANN201 (pyspark is opt
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master(master).appName("stance-score")
-             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("stance-score")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -99,8 +104,9 @@ def score_frame(frame, model_uri: str, labels: Sequence[str], options: ScoreOpti
         fields.append(F.coalesce(F.col("target").cast("string"), F.lit("None")).alias("target"))
     scored = with_error.withColumn("__pred", predict(F.struct(*fields)))
     kept = [F.col(f"`{name}`") for name in frame.columns if name not in {*outputs, "error"}]
-    predicted = [F.when(ok, F.col(f"__pred.{name}")).otherwise(F.lit("" if name == "stance" else None)).alias(name)
-                 for name in outputs]
+    predicted = [
+        F.when(ok, F.col(f"__pred.{name}")).otherwise(F.lit("" if name == "stance" else None)).alias(name) for name in outputs
+    ]
     return scored.select(*kept, *predicted, F.col("__error").alias("error"))
 
 
@@ -127,8 +133,9 @@ def _replace(source: Path, target: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-def score_parquet_spark(input_path: Path, output_path: Path, model_uri: str, options: ScoreOptions = ScoreOptions(),
-                        master: str = DEFAULT_MASTER) -> ScoreSummary:
+def score_parquet_spark(
+    input_path: Path, output_path: Path, model_uri: str, options: ScoreOptions = ScoreOptions(), master: str = DEFAULT_MASTER
+) -> ScoreSummary:
     """Score a Parquet file of sentences on Spark into a Parquet dataset at ``output_path``."""
     _check_request(input_path, output_path, options)
     labels = model_labels(model_uri)

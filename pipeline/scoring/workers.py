@@ -110,8 +110,12 @@ class ChunkScorer:
 
     def _in_workers(self, items: Iterator[tuple[int, pd.DataFrame]]) -> Iterator[tuple[int, pd.DataFrame]]:
         log.info("scoring in %d worker processes", self.workers)
-        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_start_worker, initargs=(self.predictor, self.load, self.score))
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_worker,
+            initargs=(self.predictor, self.load, self.score),
+        )
         in_flight: deque[tuple[int, Future[pd.DataFrame]]] = deque()
         try:
             for number, chunk in items:
