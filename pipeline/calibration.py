@@ -94,14 +94,38 @@ def ece(probs: np.ndarray, truth: np.ndarray) -> float:
     return expected_calibration_error(probs.max(axis=1), probs.argmax(axis=1) == truth, ECE_BINS)[0]
 
 
+def _halves(n: int, seed: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Two seeded halves of ``n`` rows, each as (fit rows, test rows)."""
+    order = np.random.default_rng(seed).permutation(n)
+    first, second = order[: n // 2], order[n // 2 :]
+    return (first, second), (second, first)
+
+
 def held_out_ece(method: Method, probs: np.ndarray, truth: np.ndarray, seed: int) -> float:
     """The method's ECE on each half of the rows when fitted on the other half, averaged."""
-    order = np.random.default_rng(seed).permutation(len(truth))
-    halves = (order[: len(order) // 2], order[len(order) // 2 :])
     scores = []
-    for fit_rows, test_rows in (halves, halves[::-1]):
+    for fit_rows, test_rows in _halves(len(truth), seed):
         calibrator = FITTERS[method](probs[fit_rows], truth[fit_rows])
         scores.append(ece(calibrator.apply(probs[test_rows]), truth[test_rows]))
+    return float(np.mean(scores))
+
+
+def macro_f1(probs: np.ndarray, truth: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    labels = list(range(probs.shape[1]))
+    return float(f1_score(truth, probs.argmax(axis=1), labels=labels, average="macro", zero_division=0))
+
+
+def held_out_macro_f1(method: Method | None, probs: np.ndarray, truth: np.ndarray, seed: int) -> float:
+    """Macro-F1 of the method's decisions on each half when fitted on the other, averaged
+    (``None``: the uncalibrated decisions on the same halves)."""
+    scores = []
+    for fit_rows, test_rows in _halves(len(truth), seed):
+        rows = probs[test_rows]
+        if method is not None:
+            rows = FITTERS[method](probs[fit_rows], truth[fit_rows]).apply(rows)
+        scores.append(macro_f1(rows, truth[test_rows]))
     return float(np.mean(scores))
 
 
@@ -111,17 +135,26 @@ class CalibrationFit:
     ece_before: float
     ece_after: float  # on the same rows, fitted on all of them (the held-out ECE chose the method)
     held_out_ece: dict[str, float]
+    held_out_macro_f1: dict[str, float]  # per method, and "uncalibrated"
 
 
 def fit_calibrator(
     probs: np.ndarray, truth: np.ndarray, method: Literal["auto", "temperature", "isotonic"], seed: int
 ) -> CalibrationFit:
-    """Fit the calibrator on out-of-sample ``probs`` and the true label indexes ``truth``."""
+    """Fit the calibrator on out-of-sample ``probs`` and the true label indexes ``truth``.
+
+    ``auto`` takes the method with the lower held-out ECE among those whose held-out
+    decisions are no worse (macro-F1) than the uncalibrated ones: calibration is to make the
+    probabilities honest, not to change what the model decides. Temperature scaling keeps
+    every argmax, so it always qualifies; isotonic regression per label can move decisions."""
     candidates: list[Method] = ["temperature", "isotonic"] if method == "auto" else [method]
     scores = {name: held_out_ece(name, probs, truth, seed) for name in candidates}
-    chosen = min(candidates, key=lambda name: (scores[name], candidates.index(name)))
+    decisions = {name: held_out_macro_f1(name, probs, truth, seed) for name in candidates}
+    decisions["uncalibrated"] = held_out_macro_f1(None, probs, truth, seed)
+    eligible = [name for name in candidates if name == "temperature" or decisions[name] >= decisions["uncalibrated"]]
+    chosen = min(eligible or candidates, key=lambda name: (scores[name], candidates.index(name)))
     calibrator = FITTERS[chosen](probs, truth)
-    return CalibrationFit(calibrator, ece(probs, truth), ece(calibrator.apply(probs), truth), scores)
+    return CalibrationFit(calibrator, ece(probs, truth), ece(calibrator.apply(probs), truth), scores, decisions)
 
 
 def precision_thresholds(

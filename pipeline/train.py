@@ -274,6 +274,7 @@ def fit_calibrated(config: Config, result: TrainResult, probs: np.ndarray, label
         "calibration_isotonic": float(fit.calibrator.method == "isotonic"),
         "calibration_temperature": fit.calibrator.temperature,
         **{f"calibration_heldout_ece_{name}": value for name, value in fit.held_out_ece.items()},
+        **{f"calibration_heldout_macro_f1_{name}": value for name, value in fit.held_out_macro_f1.items()},
         **{f"review_threshold_{label}": value for label, value in thresholds.items()},
     }
     return TrainResult(CalibratedClassifier(result.classifier, fit.calibrator, thresholds), metrics)

@@ -60,10 +60,30 @@ def test_auto_takes_the_method_with_the_lower_held_out_error():
     probs, truth = overconfident(seed=2)
     fit = fit_calibrator(probs, truth, "auto", seed=0)
     assert set(fit.held_out_ece) == {"temperature", "isotonic"}
+    assert fit.held_out_macro_f1["isotonic"] >= fit.held_out_macro_f1["uncalibrated"]  # both methods qualify here
     assert fit.calibrator.method == min(fit.held_out_ece, key=fit.held_out_ece.get)
     assert fit.held_out_ece["temperature"] == held_out_ece("temperature", probs, truth, 0)
     assert fit.ece_after < fit.ece_before
     assert fit_calibrator(probs, truth, "isotonic", seed=0).calibrator.method == "isotonic"
+
+
+def test_auto_does_not_take_a_method_that_changes_decisions_for_the_worse(monkeypatch):
+    """Isotonic regression per label can move the argmax: with a lower held-out ECE but worse
+    held-out decisions than the uncalibrated model, ``auto`` keeps temperature scaling."""
+    from pipeline import calibration
+
+    probs, truth = overconfident(seed=2)
+    monkeypatch.setattr(calibration, "held_out_ece", lambda method, *args: {"temperature": 0.05, "isotonic": 0.01}[method])
+    real = calibration.held_out_macro_f1
+    worse = {"isotonic": -0.01, "temperature": 0.0, None: 0.0}
+    monkeypatch.setattr(calibration, "held_out_macro_f1", lambda method, *args: real(method, *args) + worse[method])
+    fit = calibration.fit_calibrator(probs, truth, "auto", seed=0)
+    assert fit.held_out_macro_f1["isotonic"] < fit.held_out_macro_f1["uncalibrated"]
+    assert fit.calibrator.method == "temperature"
+    monkeypatch.setattr(calibration, "held_out_macro_f1", real)  # decisions no worse: the lower error wins again
+    assert calibration.fit_calibrator(probs, truth, "auto", seed=0).calibrator.method == (
+        "isotonic" if real("isotonic", probs, truth, 0) >= real(None, probs, truth, 0) else "temperature"
+    )
 
 
 def test_a_calibrator_survives_its_json():
